@@ -1,0 +1,44 @@
+import type { CommandSpec, ParsedCommand } from './flags.js';
+import { batchService, withStore } from './store-session.js';
+
+export const batchesCommand: CommandSpec = {
+  name: 'batches',
+  summary: 'list batches, newest first',
+  usage: 'clickstream batches [--json] [--limit N] [flags]',
+  options: {
+    json: { type: 'boolean', help: 'Print one JSON object per line instead of a table.' },
+    limit: { type: 'string', help: 'How many batches (default 100).' },
+  },
+};
+
+export async function runBatches(parsed: ParsedCommand, out: NodeJS.WritableStream): Promise<void> {
+  const config = parsed.config();
+  const limit = typeof parsed.options.limit === 'string' ? Number(parsed.options.limit) : undefined;
+  const batches = await withStore(config, (store) => batchService(store, config).listBatches(limit));
+  if (parsed.options.json === true) {
+    for (const batch of batches) out.write(`${JSON.stringify(batch)}\n`);
+    return;
+  }
+  const rows = batches.map((b) => [
+    b.batch_id,
+    b.status,
+    String(b.session_count),
+    time(b.created_at),
+    b.released_at === null ? '-' : time(b.released_at),
+    b.sealed_at === null ? '-' : time(b.sealed_at),
+    b.release_id ?? '-',
+  ]);
+  const header = ['batch_id', 'status', 'sessions', 'created_at', 'released_at', 'sealed_at', 'release_id'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  for (const row of [header, ...rows])
+    out.write(
+      `${row
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+}
+
+function time(seconds: number): string {
+  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+}

@@ -1,0 +1,36 @@
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { CommandSpec, ParsedCommand } from './flags.js';
+import { UsageError } from './flags.js';
+import { batchService, withStore } from './store-session.js';
+
+export const exportCommand: CommandSpec = {
+  name: 'export',
+  summary: 'stream a batch as JSON Lines: one session with all its events per line, in session_number order',
+  usage: 'clickstream export --batch-id <id> [--output <file>] [flags]',
+  options: {
+    'batch-id': { type: 'string', help: 'The batch to export (required).' },
+    output: { type: 'string', help: 'Write to this file instead of standard output.' },
+  },
+};
+
+/** Streams page by page and waits for the output to drain, so memory stays flat whatever the batch size. */
+export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableStream): Promise<number> {
+  const batchId = parsed.options['batch-id'];
+  if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
+  const outputPath = parsed.options.output;
+  const out = typeof outputPath === 'string' ? createWriteStream(outputPath) : stdout;
+  const config = parsed.config();
+  let count = 0;
+  await withStore(config, async (store) => {
+    for await (const session of batchService(store, config).exportBatch(batchId)) {
+      if (!out.write(`${JSON.stringify(session)}\n`)) await once(out, 'drain');
+      count++;
+    }
+  });
+  if (out !== stdout) {
+    out.end();
+    await once(out, 'finish');
+  }
+  return count;
+}

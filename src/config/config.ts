@@ -1,0 +1,269 @@
+/**
+ * The one reader of the environment. Every setting is declared once in {@link SETTINGS}: its variable,
+ * its CLI flag (derived from the variable), its default, its parser and its help text. The README table,
+ * `--help` and validation all come from that list.
+ */
+
+import type { Limits } from '../domain/limits.js';
+
+export const DURABILITY_MODES = ['process', 'power-loss'] as const;
+export type Durability = (typeof DURABILITY_MODES)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly durability: Durability;
+  readonly lateEventGraceSeconds: number;
+  readonly timeWindowPastSeconds: number;
+  readonly timeWindowFutureSeconds: number;
+  readonly adminKey: string | undefined;
+  readonly ingestKeys: readonly string[];
+  readonly logLevel: LogLevel;
+  readonly limits: Limits;
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
+
+interface Setting {
+  readonly variable: string;
+  readonly defaultValue: string | undefined;
+  readonly help: string;
+  readonly secret?: boolean;
+  readonly parse: (raw: string) => Parsed;
+  readonly assign: (target: MutableConfig, value: unknown) => void;
+}
+
+type MutableConfig = { -readonly [K in Exclude<keyof Config, 'limits'>]: Config[K] } & {
+  limits: { -readonly [K in keyof Limits]: Limits[K] };
+};
+
+const integer =
+  (min: number, max: number) =>
+  (raw: string): Parsed => {
+    if (!/^\d+$/.test(raw.trim())) return { ok: false, message: `must be a whole number, got "${raw}"` };
+    const value = Number(raw.trim());
+    if (value < min || value > max) return { ok: false, message: `must be between ${min} and ${max}, got ${value}` };
+    return { ok: true, value };
+  };
+
+const oneOf =
+  (allowed: readonly string[]) =>
+  (raw: string): Parsed =>
+    allowed.includes(raw.trim())
+      ? { ok: true, value: raw.trim() }
+      : { ok: false, message: `must be one of ${allowed.join(', ')}, got "${raw}"` };
+
+const text = (raw: string): Parsed =>
+  raw.trim() === '' ? { ok: false, message: 'must not be empty' } : { ok: true, value: raw.trim() };
+
+const databaseUrl = (raw: string): Parsed =>
+  /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw.trim())
+    ? { ok: true, value: raw.trim() }
+    : { ok: false, message: `must start with sqlite: or postgres://, got "${raw}"` };
+
+const keyList = (raw: string): Parsed => {
+  const keys = raw
+    .split(',')
+    .map((key) => key.trim())
+    .filter((key) => key !== '');
+  return { ok: true, value: keys };
+};
+
+const number = (value: unknown): number => Number(value);
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    variable: 'CLICKSTREAM_HOST',
+    defaultValue: '127.0.0.1',
+    help: 'Address the HTTP server binds to.',
+    parse: text,
+    assign: (c, v) => (c.host = String(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_PORT',
+    defaultValue: '5000',
+    help: 'TCP port of the HTTP server (0 picks a free port).',
+    parse: integer(0, 65535),
+    assign: (c, v) => (c.port = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_DATABASE_URL',
+    defaultValue: 'sqlite:./data/clickstream.db',
+    help: 'Store location: sqlite:<path> (embedded, default) or postgres://... .',
+    parse: databaseUrl,
+    assign: (c, v) => (c.databaseUrl = String(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_DURABILITY',
+    defaultValue: 'process',
+    help: 'process: acknowledged writes survive a crash of the process (SQLite WAL, synchronous=NORMAL); power-loss: they also survive a power loss or OS crash (synchronous=FULL, slower).',
+    parse: oneOf(DURABILITY_MODES),
+    assign: (c, v) => (c.durability = v as Durability),
+  },
+  {
+    variable: 'CLICKSTREAM_LATE_EVENT_GRACE_SECONDS',
+    defaultValue: '600',
+    help: 'After a release, events and irrelevant flags for the batch are still accepted this long; then the batch is sealed.',
+    parse: integer(0, 31 * 86400),
+    assign: (c, v) => (c.lateEventGraceSeconds = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_TIME_WINDOW_PAST_SECONDS',
+    defaultValue: '86400',
+    help: 'Oldest accepted created_at, in seconds before server time.',
+    parse: integer(0, 10 * 365 * 86400),
+    assign: (c, v) => (c.timeWindowPastSeconds = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_TIME_WINDOW_FUTURE_SECONDS',
+    defaultValue: '300',
+    help: 'Newest accepted created_at, in seconds after server time (clock skew).',
+    parse: integer(0, 86400),
+    assign: (c, v) => (c.timeWindowFutureSeconds = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_ADMIN_KEY',
+    defaultValue: undefined,
+    help: 'Key that authorises every route (reserved for the security work; unset by default).',
+    secret: true,
+    parse: text,
+    assign: (c, v) => (c.adminKey = String(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_INGEST_KEYS',
+    defaultValue: undefined,
+    help: 'Comma-separated keys that authorise the client routes only (reserved for the security work; unset by default).',
+    secret: true,
+    parse: keyList,
+    assign: (c, v) => (c.ingestKeys = v as string[]),
+  },
+  {
+    variable: 'CLICKSTREAM_LOG_LEVEL',
+    defaultValue: 'info',
+    help: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    parse: oneOf(LOG_LEVELS),
+    assign: (c, v) => (c.logLevel = v as LogLevel),
+  },
+  {
+    variable: 'CLICKSTREAM_MAX_BODY_BYTES',
+    defaultValue: String(2 * 1024 * 1024),
+    help: 'Largest accepted request body, in bytes (413 above it).',
+    parse: integer(1024, 1024 * 1024 * 1024),
+    assign: (c, v) => (c.limits.maxBodyBytes = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_MAX_RESULTS_PER_SESSION',
+    defaultValue: '1000',
+    help: "Most entries in one session's search_results.",
+    parse: integer(1, 1_000_000),
+    assign: (c, v) => (c.limits.maxResultsPerSession = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_MAX_EVENTS_PER_REQUEST',
+    defaultValue: '1000',
+    help: 'Most events in one POST /session/events request.',
+    parse: integer(1, 1_000_000),
+    assign: (c, v) => (c.limits.maxEventsPerRequest = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_MAX_ID_LENGTH',
+    defaultValue: '256',
+    help: 'Longest session_id, event_id, object_id, user_id or release_id, in characters.',
+    parse: integer(1, 65536),
+    assign: (c, v) => (c.limits.maxIdLength = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_MAX_META_BYTES',
+    defaultValue: String(16 * 1024),
+    help: 'Largest serialized meta (or item_info) of one result or event, in bytes.',
+    parse: integer(2, 64 * 1024 * 1024),
+    assign: (c, v) => (c.limits.maxMetaBytes = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_MAX_SEARCH_META_BYTES',
+    defaultValue: String(64 * 1024),
+    help: 'Largest serialized search_meta, payload_filter, sort_by or structured search_query, in bytes.',
+    parse: integer(2, 64 * 1024 * 1024),
+    assign: (c, v) => (c.limits.maxSearchMetaBytes = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_MAX_JSON_DEPTH',
+    defaultValue: '32',
+    help: 'Deepest nesting of objects and arrays accepted in a request body.',
+    parse: integer(2, 1000),
+    assign: (c, v) => (c.limits.maxJsonDepth = number(v)),
+  },
+];
+
+/** `CLICKSTREAM_LATE_EVENT_GRACE_SECONDS` -> `--late-event-grace-seconds`. */
+export function flagName(variable: string): string {
+  return `--${variable
+    .replace(/^CLICKSTREAM_/, '')
+    .toLowerCase()
+    .replaceAll('_', '-')}`;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Builds the frozen configuration from the environment, with `overrides` (from CLI flags, keyed by
+ * variable name) taking precedence. Every invalid value is reported at once in one {@link ConfigError}.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Readonly<Record<string, string | undefined>> = {},
+): Config {
+  const draft: MutableConfig = {
+    host: '',
+    port: 0,
+    databaseUrl: '',
+    durability: 'process',
+    lateEventGraceSeconds: 0,
+    timeWindowPastSeconds: 0,
+    timeWindowFutureSeconds: 0,
+    adminKey: undefined,
+    ingestKeys: [],
+    logLevel: 'info',
+    limits: {
+      maxBodyBytes: 0,
+      maxResultsPerSession: 0,
+      maxEventsPerRequest: 0,
+      maxIdLength: 0,
+      maxMetaBytes: 0,
+      maxSearchMetaBytes: 0,
+      maxJsonDepth: 0,
+    },
+  };
+  const problems: string[] = [];
+  for (const setting of SETTINGS) {
+    const raw = overrides[setting.variable] ?? env[setting.variable] ?? setting.defaultValue;
+    if (raw === undefined) continue;
+    const parsed = setting.parse(raw);
+    if (parsed.ok) setting.assign(draft, parsed.value);
+    else {
+      const shown = setting.secret ? parsed.message.replace(raw, '<hidden>') : parsed.message;
+      problems.push(`${setting.variable} (${flagName(setting.variable)}) ${shown}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  Object.freeze(draft.limits);
+  Object.freeze(draft.ingestKeys);
+  return Object.freeze(draft);
+}
+
+/** Help lines for every setting, as printed by `--help`. */
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => {
+    const def = s.defaultValue === undefined ? 'unset' : s.defaultValue;
+    return `  ${flagName(s.variable)} <value>\n      ${s.variable} (default: ${def})\n      ${s.help}`;
+  }).join('\n');
+}

@@ -1,0 +1,52 @@
+/** Every error code the API can answer with: a closed list, stable across versions. */
+export const ERROR_CODES = [
+  'validation_failed',
+  'invalid_json',
+  'bad_request',
+  'unsupported_media_type',
+  'payload_too_large',
+  'not_found',
+  'method_not_allowed',
+  'session_not_found',
+  'batch_not_found',
+  'session_conflict',
+  'event_conflict',
+  'session_closed',
+  'no_sessions_to_release',
+  'unauthorized',
+  'forbidden',
+  'rate_limited',
+  'service_unavailable',
+  'internal_error',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** One offending item of a request, named by its JSON path (`events[3].object_id`). */
+export interface FieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * An expected failure of a use-case: the request was wrong or conflicts with what is stored. Carries a
+ * stable code; the HTTP layer maps codes to statuses. Anything else thrown is an internal error.
+ */
+export class ClickstreamError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly errors: readonly FieldError[] = [],
+  ) {
+    super(message);
+    this.name = 'ClickstreamError';
+  }
+}
+
+export function validationFailed(errors: readonly FieldError[]): ClickstreamError {
+  const first = errors[0];
+  const summary =
+    errors.length === 1 && first
+      ? `${first.path}: ${first.message}`
+      : `${errors.length} problems in the request; nothing was stored`;
+  return new ClickstreamError('validation_failed', summary, errors);
+}

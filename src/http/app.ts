@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Ajv } from 'ajv';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { Config } from '../config/config.js';
+import { type Clock, systemClock } from '../domain/time.js';
+import { BatchService } from '../services/batches.js';
+import { IngestService } from '../services/ingest.js';
+import type { ClickstreamStore } from '../storage/store.js';
+import type { App } from './app-types.js';
+import { registerJsonBodyParser } from './json-body.js';
+import { problem, toProblem } from './problem.js';
+import { registerBatchRoutes } from './routes/batch-routes.js';
+import { registerHealthRoutes } from './routes/health-routes.js';
+import { registerSessionRoutes } from './routes/session-routes.js';
+
+export interface AppDeps {
+  readonly store: ClickstreamStore;
+  readonly config: Config;
+  /** Server time in UTC seconds; tests move it to cross grace periods. */
+  readonly clock?: Clock;
+  readonly logger?: FastifyBaseLogger;
+}
+
+// A client-supplied request id is kept when it is short and plain, so logs can be joined across services.
+const PLAIN_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Builds the HTTP application with every route registered explicitly. Never listens: `main` does, tests
+ * use `inject()`.
+ */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { store, config } = deps;
+  const clock = deps.clock ?? systemClock;
+  const app: App = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    bodyLimit: config.limits.maxBodyBytes,
+    // Fastify's own per-request lines are replaced by one debug line per request (onResponse below).
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && PLAIN_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Bodies are checked strictly (no coercion, nothing removed, every error listed); query strings are
+  // text by nature, so their numbers are coerced and their defaults applied.
+  const bodyAjv = new Ajv({
+    allErrors: true,
+    coerceTypes: false,
+    removeAdditional: false,
+    useDefaults: false,
+    strict: false,
+    allowUnionTypes: true,
+  });
+  const queryAjv = new Ajv({
+    allErrors: true,
+    coerceTypes: true,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+    allowUnionTypes: true,
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+
+  registerJsonBodyParser(app, config.limits);
+
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.debug(
+      { method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request completed',
+    );
+    done();
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const body = toProblem(error, request.id, config.limits.maxBodyBytes);
+    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+    return reply.status(body.status).type('application/problem+json').send(body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply
+      .status(404)
+      .type('application/problem+json')
+      .send(problem('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, request.id)),
+  );
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Clickstream collector',
+        version: '1',
+        description:
+          'Collects search sessions and their events, and releases them in batches for training. Compatible with the EmbeddingStudio clickstream API.',
+      },
+      tags: [
+        { name: 'client', description: 'Called by search applications for every search and interaction.' },
+        { name: 'internal', description: 'Release and read batches for training.' },
+        { name: 'operations', description: 'Health, readiness and this document.' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const ingest = new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock);
+  const batches = new BatchService(
+    store,
+    { limits: config.limits, lateEventGraceSeconds: config.lateEventGraceSeconds },
+    clock,
+  );
+  registerSessionRoutes(app, ingest);
+  registerBatchRoutes(app, batches);
+  registerHealthRoutes(app, store);
+  app.get('/openapi.json', { schema: { tags: ['operations'], summary: 'This OpenAPI 3.1 document' } }, () =>
+    app.swagger(),
+  );
+  return app;
+}
+
+function timeWindow(config: Config) {
+  return { pastSeconds: config.timeWindowPastSeconds, futureSeconds: config.timeWindowFutureSeconds };
+}

@@ -1,0 +1,77 @@
+import type { FastifyInstance } from 'fastify';
+import { parse as tolerantParse, type ParseError } from 'jsonc-parser';
+import secureJson from 'secure-json-parse';
+import { ClickstreamError } from '../domain/errors.js';
+import { findExcessiveNesting } from '../domain/json.js';
+import type { Limits } from '../domain/limits.js';
+import { LIMIT_VARIABLES } from '../domain/limits.js';
+
+/**
+ * Replaces Fastify's JSON parser with one that (1) refuses deep nesting before parsing, (2) refuses
+ * `__proto__` and `constructor.prototype` keys, and (3) says where a syntax error is, as line and column,
+ * because the clients we replace send hand-written JSON with missing quotes and trailing commas.
+ */
+export function registerJsonBodyParser(app: FastifyInstance, limits: Limits): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, parseJsonBody(String(body), limits));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+}
+
+export function parseJsonBody(text: string, limits: Limits): unknown {
+  if (text.trim() === '') throw new ClickstreamError('invalid_json', 'the body is empty; send a JSON object');
+  const deep = findExcessiveNesting(text, limits.maxJsonDepth);
+  if (deep) {
+    throw new ClickstreamError(
+      'validation_failed',
+      `JSON nesting deeper than ${limits.maxJsonDepth} levels (${LIMIT_VARIABLES.maxJsonDepth}) at ${locate(text, deep.offset)}`,
+    );
+  }
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof SyntaxError)) {
+      throw new ClickstreamError('validation_failed', `forbidden key in the body: ${message}`);
+    }
+    const where = `at ${locate(text, errorOffset(text, message))}`;
+    throw new ClickstreamError('invalid_json', `the body is not valid JSON: ${cleanMessage(message)} (${where})`);
+  }
+}
+
+/**
+ * Where parsing failed: V8 names the offset for most errors, but not for "Unexpected token"; then a
+ * tolerant parser (only ever run on this failure path) finds the first offending offset.
+ */
+function errorOffset(text: string, message: string): number {
+  const position = /at position (\d+)/.exec(message)?.[1];
+  if (position !== undefined) return Number(position);
+  const errors: ParseError[] = [];
+  tolerantParse(text, errors, { disallowComments: true, allowTrailingComma: false });
+  return errors[0]?.offset ?? text.length;
+}
+
+/** "line 3, column 17 (offset 45)", 1-based, for humans. */
+function locate(text: string, offset: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return `line ${line}, column ${offset - lineStart + 1} (offset ${offset})`;
+}
+
+/** V8's message without its own position suffix and without echoing long stretches of the body. */
+function cleanMessage(message: string): string {
+  return message
+    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/, ".*" is not valid JSON$/s, '')
+    .slice(0, 200);
+}

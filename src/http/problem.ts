@@ -1,0 +1,130 @@
+import type { ErrorObject } from 'ajv';
+import type { FastifyError } from 'fastify';
+import { ClickstreamError, type ErrorCode, type FieldError } from '../domain/errors.js';
+import type { Problem } from '../schemas/records.js';
+
+/** HTTP status and title of every error code. */
+const STATUS: Readonly<Record<ErrorCode, readonly [number, string]>> = {
+  validation_failed: [400, 'The request is not valid'],
+  invalid_json: [400, 'The body is not valid JSON'],
+  bad_request: [400, 'Bad request'],
+  unsupported_media_type: [415, 'Unsupported media type'],
+  payload_too_large: [413, 'Payload too large'],
+  not_found: [404, 'No such route'],
+  method_not_allowed: [405, 'Method not allowed'],
+  session_not_found: [404, 'Session not found'],
+  batch_not_found: [404, 'Batch not found'],
+  session_conflict: [409, 'Session registered with different content'],
+  event_conflict: [409, 'Event stored with different content'],
+  session_closed: [409, 'Session closed'],
+  no_sessions_to_release: [404, 'No sessions to release'],
+  unauthorized: [401, 'Unauthorized'],
+  forbidden: [403, 'Forbidden'],
+  rate_limited: [429, 'Too many requests'],
+  service_unavailable: [503, 'Service unavailable'],
+  internal_error: [500, 'Internal error'],
+};
+
+/** Most field errors listed in one answer; the rest are counted. */
+const MAX_LISTED_ERRORS = 100;
+
+export function statusOf(code: ErrorCode): number {
+  return STATUS[code][0];
+}
+
+export function problem(code: ErrorCode, detail: string, requestId: string, errors?: readonly FieldError[]): Problem {
+  const [status, title] = STATUS[code];
+  const body: Problem = { type: `urn:clickstream:problem:${code}`, title, status, detail, code, request_id: requestId };
+  if (errors && errors.length > 0) {
+    const listed = errors.slice(0, MAX_LISTED_ERRORS);
+    if (errors.length > listed.length) {
+      listed.push({ path: '(more)', message: `${errors.length - listed.length} more problems not listed` });
+    }
+    body.errors = listed;
+  }
+  return body;
+}
+
+/** Turns anything thrown while serving a request into a problem; internal details never leave the process. */
+export function toProblem(error: unknown, requestId: string, maxBodyBytes: number): Problem {
+  if (error instanceof ClickstreamError) return problem(error.code, error.message, requestId, error.errors);
+  const fastifyError = error as Partial<FastifyError>;
+  if (fastifyError.validation) {
+    const errors = fieldErrors(fastifyError.validation as ErrorObject[], fastifyError.validationContext);
+    const first = errors[0];
+    const detail =
+      errors.length === 1 && first
+        ? `${first.path}: ${first.message}`
+        : `${errors.length} problems in the request; nothing was stored`;
+    return problem('validation_failed', detail, requestId, errors);
+  }
+  switch (fastifyError.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(
+        'payload_too_large',
+        `request body is larger than ${maxBodyBytes} bytes (CLICKSTREAM_MAX_BODY_BYTES)`,
+        requestId,
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem('unsupported_media_type', 'send the body as application/json', requestId);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem('invalid_json', 'the body is empty; send a JSON object', requestId);
+  }
+  const status = fastifyError.statusCode ?? 500;
+  if (status === 404) return problem('not_found', 'no such route', requestId);
+  if (status >= 400 && status < 500 && fastifyError.message)
+    return problem('bad_request', fastifyError.message, requestId);
+  return problem(
+    'internal_error',
+    `internal error; the server log has the details under request_id ${requestId}`,
+    requestId,
+  );
+}
+
+/** Ajv errors as `{path, message}` with paths written as in the body: `events[3].object_id`. */
+export function fieldErrors(errors: readonly ErrorObject[], context: string | undefined): FieldError[] {
+  const seen = new Set<string>();
+  const list: FieldError[] = [];
+  for (const error of errors) {
+    const segments = error.instancePath.split('/').slice(1).map(decodePointer);
+    let message = error.message ?? 'is not valid';
+    if (error.keyword === 'required') {
+      segments.push((error.params as { missingProperty: string }).missingProperty);
+      message = 'is required';
+    } else if (error.keyword === 'additionalProperties') {
+      segments.push((error.params as { additionalProperty: string }).additionalProperty);
+      message = 'is not a known field';
+    } else if (error.keyword === 'type') {
+      message = `must be ${describeType((error.params as { type: string | string[] }).type)}`;
+    }
+    const path = toPath(segments, context);
+    const key = `${path}\u0000${message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      list.push({ path, message });
+    }
+  }
+  return list;
+}
+
+function decodePointer(segment: string): string {
+  return segment.replaceAll('~1', '/').replaceAll('~0', '~');
+}
+
+function toPath(segments: readonly string[], context: string | undefined): string {
+  let path = '';
+  for (const segment of segments) {
+    if (/^\d+$/.test(segment)) path += `[${segment}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(segment)) path += path === '' ? segment : `.${segment}`;
+    else path += `[${JSON.stringify(segment)}]`;
+  }
+  if (path !== '') return path;
+  return context === 'querystring' ? '(query)' : '(body)';
+}
+
+function describeType(type: string | readonly string[]): string {
+  const names = (Array.isArray(type) ? type : String(type).split(',')).map((t: string) =>
+    t === 'object' ? 'an object' : t === 'array' ? 'an array' : t === 'integer' ? 'an integer' : `a ${t}`,
+  );
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}` : (names[0] ?? 'valid');
+}

@@ -1,0 +1,53 @@
+import type { Logger } from 'pino';
+import type { Config } from './config/config.js';
+import { buildApp } from './http/app.js';
+import { createStore } from './storage/create-store.js';
+
+/** How long shutdown waits for in-flight requests before it closes their connections. */
+const SHUTDOWN_GRACE_MS = 4000;
+
+/**
+ * Runs the service: opens the store (applying migrations), builds the app, listens, and on SIGTERM or
+ * SIGINT stops accepting connections, lets in-flight requests finish, closes the store and exits 0.
+ */
+export async function runServer(config: Config, logger: Logger): Promise<void> {
+  const { store, applied, location } = await createStore(config.databaseUrl, { durability: config.durability });
+  logger.info({ store: location, migrationsApplied: applied, durability: config.durability }, 'store ready');
+  const app = await buildApp({ store, config, logger });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  logger.info({ addresses: app.addresses() }, 'listening');
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.warn({ afterMs: SHUTDOWN_GRACE_MS }, 'closing connections of requests still in flight');
+      app.server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS);
+    force.unref();
+    app
+      .close()
+      .then(() => store.close())
+      .then(
+        () => {
+          logger.info('stopped');
+          logger.flush();
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          logger.flush();
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

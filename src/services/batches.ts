@@ -1,0 +1,88 @@
+import { withStatus } from '../domain/batch.js';
+import { ClickstreamError, validationFailed } from '../domain/errors.js';
+import type { Limits } from '../domain/limits.js';
+import { PAGE_LIMITS } from '../domain/limits.js';
+import type { Clock } from '../domain/time.js';
+import { Problems } from '../domain/validation.js';
+import type { Batch, BatchSessionsPage, ReleaseResponse, SessionWithEvents } from '../schemas/records.js';
+import type { ClickstreamStore } from '../storage/store.js';
+
+export interface BatchRules {
+  readonly limits: Limits;
+  readonly lateEventGraceSeconds: number;
+}
+
+/** Sessions per page when a whole batch is streamed (export). */
+const EXPORT_PAGE_SIZE = 500;
+
+/** The training-side use-cases: release batches, read them back, export them. */
+export class BatchService {
+  constructor(
+    private readonly store: ClickstreamStore,
+    private readonly rules: BatchRules,
+    private readonly clock: Clock,
+  ) {}
+
+  /** Releases the collecting batch; retries with the same `releaseId` return the same batch. */
+  async release(releaseId: string): Promise<ReleaseResponse> {
+    const problems = new Problems();
+    problems.checkId('release_id', releaseId, this.rules.limits);
+    if (problems.list.length > 0) throw validationFailed(problems.list);
+    const batch = await this.store.releaseBatch(releaseId, this.clock(), this.rules.lateEventGraceSeconds);
+    if (batch.release_id === null || batch.released_at === null || batch.sealed_at === null) {
+      throw new Error(`store returned batch ${batch.batch_id} as released without its release fields`);
+    }
+    return {
+      batch_id: batch.batch_id,
+      release_id: batch.release_id,
+      released_at: batch.released_at,
+      sealed_at: batch.sealed_at,
+      session_count: batch.session_count,
+    };
+  }
+
+  async getBatch(batchId: string): Promise<Batch> {
+    const batch = await this.store.getBatch(batchId);
+    if (!batch) throw batchNotFound(batchId);
+    return withStatus(batch, this.clock());
+  }
+
+  async listBatches(limit: number = PAGE_LIMITS.defaultSessions): Promise<Batch[]> {
+    const now = this.clock();
+    return (await this.store.listBatches(limit)).map((batch) => withStatus(batch, now));
+  }
+
+  /** One page of a batch's sessions, keyset-paginated by `session_number`. */
+  async sessionsPage(
+    batchId: string,
+    afterNumber: number = 0,
+    limit: number = PAGE_LIMITS.defaultSessions,
+    eventsLimit: number = PAGE_LIMITS.defaultEventsPerSession,
+  ): Promise<BatchSessionsPage> {
+    const batch = await this.getBatch(batchId);
+    const sessions = await this.store.listBatchSessions(batchId, afterNumber, limit, eventsLimit);
+    return {
+      batch_id: batchId,
+      sealed: batch.status === 'sealed',
+      last_number: sessions.at(-1)?.session_number ?? null,
+      sessions,
+    };
+  }
+
+  /** Every session of a batch with all its events, page by page: memory stays bounded by one page. */
+  async *exportBatch(batchId: string): AsyncGenerator<SessionWithEvents> {
+    await this.getBatch(batchId);
+    let after = 0;
+    for (;;) {
+      const page = await this.store.listBatchSessions(batchId, after, EXPORT_PAGE_SIZE, null);
+      yield* page;
+      const last = page.at(-1);
+      if (!last || page.length < EXPORT_PAGE_SIZE) return;
+      after = last.session_number;
+    }
+  }
+}
+
+export function batchNotFound(batchId: string): ClickstreamError {
+  return new ClickstreamError('batch_not_found', `batch ${JSON.stringify(batchId)} does not exist`);
+}

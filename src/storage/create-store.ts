@@ -1,0 +1,27 @@
+import type { Durability } from '../config/config.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { ClickstreamStore } from './store.js';
+
+export interface OpenedStore {
+  readonly store: ClickstreamStore;
+  /** Migration versions applied while opening (empty when the schema was current). */
+  readonly applied: readonly number[];
+  /** Where the data lives, for logs (no credentials). */
+  readonly location: string;
+}
+
+/**
+ * Opens the store named by a `CLICKSTREAM_DATABASE_URL` and brings its schema up to date.
+ * `sqlite:<path>` is a file (relative to the working directory); `sqlite::memory:` a private in-memory store.
+ */
+export function createStore(url: string, options: { durability: Durability }): Promise<OpenedStore> {
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length);
+    const { store, applied } = SqliteStore.open(path, { durability: options.durability });
+    return Promise.resolve({ store, applied, location: `sqlite:${path}` });
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return Promise.reject(new Error('PostgreSQL is not supported by this version yet; use a sqlite: URL'));
+  }
+  return Promise.reject(new Error(`CLICKSTREAM_DATABASE_URL must start with sqlite: or postgres://`));
+}

@@ -1,0 +1,423 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { newBatchId, type BatchRecord } from '../../domain/batch.js';
+import { ClickstreamError } from '../../domain/errors.js';
+import type { NewEvent } from '../../domain/event.js';
+import type { NewSession, SessionRecord } from '../../domain/session.js';
+import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
+import type { ClickstreamStore, StoreCapabilities } from '../store.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+export interface SqliteOptions {
+  /** `process`: synchronous=NORMAL (survives a process crash); `power-loss`: synchronous=FULL. */
+  readonly durability: 'process' | 'power-loss';
+  /** How long a write waits for another process's transaction (the CLI beside a server), in ms. */
+  readonly busyTimeoutMs?: number;
+}
+
+interface SessionRow {
+  session_id: string;
+  batch_id: string;
+  session_number: number;
+  search_query: string;
+  search_meta: string | null;
+  payload_filter: string | null;
+  sort_by: string | null;
+  user_id: string | null;
+  created_at: number;
+  created_at_given: number;
+  is_irrelevant: number;
+}
+
+interface ResultRow {
+  session_id: string;
+  position: number;
+  object_id: string;
+  rank: number | null;
+  meta: string | null;
+}
+
+interface EventRow {
+  session_id: string;
+  event_id: string;
+  object_id: string;
+  event_type: string;
+  position: number | null;
+  created_at: number;
+  created_at_given: number;
+  meta: string | null;
+}
+
+const SESSION_COLUMNS = `session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
+  user_id, created_at, created_at_given, is_irrelevant`;
+const EVENT_COLUMNS = 'session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta';
+const BATCH_COLUMNS = 'batch_id, release_id, created_at, released_at, sealed_at, session_count';
+
+const toJson = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
+const fromJsonObject = (text: string | null): Record<string, unknown> | null =>
+  text === null ? null : (JSON.parse(text) as Record<string, unknown>);
+
+function toResult(row: ResultRow): StoredSearchResult {
+  return { object_id: row.object_id, position: row.position, rank: row.rank, meta: fromJsonObject(row.meta) };
+}
+
+function toEvent(row: EventRow): StoredEvent & { created_at_given: boolean } {
+  return {
+    event_id: row.event_id,
+    object_id: row.object_id,
+    event_type: row.event_type,
+    created_at: row.created_at,
+    position: row.position,
+    meta: fromJsonObject(row.meta),
+    created_at_given: row.created_at_given === 1,
+  };
+}
+
+function publicEvent(row: EventRow): StoredEvent {
+  const { created_at_given: _given, ...event } = toEvent(row);
+  return event;
+}
+
+function toSession(row: SessionRow, results: StoredSearchResult[]): SessionRecord {
+  return {
+    session_id: row.session_id,
+    batch_id: row.batch_id,
+    session_number: row.session_number,
+    search_query: JSON.parse(row.search_query) as SessionRecord['search_query'],
+    search_results: results,
+    search_meta: fromJsonObject(row.search_meta),
+    payload_filter: fromJsonObject(row.payload_filter),
+    sort_by: fromJsonObject(row.sort_by),
+    user_id: row.user_id,
+    created_at: row.created_at,
+    is_irrelevant: row.is_irrelevant === 1,
+    created_at_given: row.created_at_given === 1,
+  };
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode. better-sqlite3 is synchronous, so every method runs
+ * its transaction to the end before it resolves: a write is committed before anyone hears of it. Write
+ * transactions are IMMEDIATE, so a CLI process and a server on the same file queue on the write lock
+ * (busy timeout) instead of failing on a lock upgrade.
+ */
+export class SqliteStore implements ClickstreamStore {
+  readonly capabilities: StoreCapabilities = { backend: 'sqlite' };
+  private readonly statements: Statements;
+
+  private constructor(private readonly db: Database.Database) {
+    this.statements = prepareStatements(db);
+  }
+
+  /**
+   * Opens (creating if needed) the database file, applies pending migrations and returns the store with
+   * the migration versions this call applied.
+   */
+  static open(path: string, options: SqliteOptions): { store: SqliteStore; applied: number[] } {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path);
+    try {
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.durability === 'power-loss' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      const applied = migrate(db);
+      return { store: new SqliteStore(db), applied };
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
+    const s = this.statements;
+    const run = this.db.transaction(() => {
+      const existing = s.sessionById.get(session.session_id);
+      if (existing)
+        return { created: false, session: toSession(existing, s.resultsOf.all(session.session_id).map(toResult)) };
+      let slot = s.nextNumber.get();
+      if (!slot) {
+        const batchId = newBatchId(now);
+        s.insertBatch.run(batchId, now);
+        slot = { batch_id: batchId, session_count: 1 };
+      }
+      s.insertSession.run({
+        session_id: session.session_id,
+        batch_id: slot.batch_id,
+        session_number: slot.session_count,
+        search_query: JSON.stringify(session.search_query),
+        search_meta: toJson(session.search_meta),
+        payload_filter: toJson(session.payload_filter),
+        sort_by: toJson(session.sort_by),
+        user_id: session.user_id,
+        created_at: session.created_at,
+        created_at_given: session.created_at_given ? 1 : 0,
+        registered_at: now,
+      });
+      for (const result of session.search_results) {
+        s.insertResult.run(session.session_id, result.position, result.object_id, result.rank, toJson(result.meta));
+      }
+      const stored: SessionRecord = {
+        ...session,
+        batch_id: slot.batch_id,
+        session_number: slot.session_count,
+        is_irrelevant: false,
+      };
+      return { created: true, session: stored };
+    });
+    return Promise.resolve(run.immediate());
+  }
+
+  addEvents(
+    sessionId: string,
+    events: readonly NewEvent[],
+    now: number,
+    isSame: (stored: NewEvent, incoming: NewEvent) => boolean,
+  ): Promise<{ stored: number; duplicates: number }> {
+    const s = this.statements;
+    const run = this.db.transaction(() => {
+      this.assertWritable(sessionId, now);
+      const positions = new Map(s.positionsOf.all(sessionId).map((r) => [r.object_id, r.position]));
+      let stored = 0;
+      let duplicates = 0;
+      for (const event of events) {
+        const existing = s.eventById.get(sessionId, event.event_id);
+        if (existing) {
+          const { position: _position, ...previous } = toEvent(existing);
+          if (!isSame(previous, event)) {
+            throw new ClickstreamError(
+              'event_conflict',
+              `event ${JSON.stringify(event.event_id)} of session ${JSON.stringify(sessionId)} is stored already with different content`,
+            );
+          }
+          duplicates++;
+          continue;
+        }
+        s.insertEvent.run({
+          session_id: sessionId,
+          event_id: event.event_id,
+          object_id: event.object_id,
+          event_type: event.event_type,
+          position: positions.get(event.object_id) ?? null,
+          created_at: event.created_at,
+          created_at_given: event.created_at_given ? 1 : 0,
+          meta: toJson(event.meta),
+          received_at: now,
+        });
+        stored++;
+      }
+      return { stored, duplicates };
+    });
+    return Promise.resolve(run.immediate());
+  }
+
+  markIrrelevant(sessionId: string, now: number): Promise<void> {
+    const run = this.db.transaction(() => {
+      const state = this.statements.sessionState.get(sessionId);
+      if (state?.is_irrelevant === 1) return;
+      this.assertWritable(sessionId, now);
+      this.statements.markIrrelevant.run(sessionId);
+    });
+    run.immediate();
+    return Promise.resolve();
+  }
+
+  /** Throws `session_not_found` or `session_closed` unless the session can take writes at `now`. */
+  private assertWritable(sessionId: string, now: number): void {
+    const state = this.statements.sessionState.get(sessionId);
+    if (!state)
+      throw new ClickstreamError('session_not_found', `session ${JSON.stringify(sessionId)} is not registered`);
+    if (state.sealed_at !== null && now >= state.sealed_at) {
+      throw new ClickstreamError(
+        'session_closed',
+        `session ${JSON.stringify(sessionId)} belongs to a batch sealed at ${state.sealed_at}; it takes no more writes`,
+      );
+    }
+  }
+
+  getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
+    const row = this.statements.sessionById.get(sessionId);
+    return Promise.resolve(row ? (this.withEvents([row], eventsLimit)[0] ?? null) : null);
+  }
+
+  releaseBatch(releaseId: string, now: number, graceSeconds: number): Promise<BatchRecord> {
+    const s = this.statements;
+    const run = this.db.transaction((): BatchRecord => {
+      const previous = s.batchByRelease.get(releaseId);
+      if (previous) return previous;
+      const collecting = s.collecting.get();
+      if (!collecting || collecting.session_count === 0) {
+        throw new ClickstreamError('no_sessions_to_release', 'no session was registered since the last release');
+      }
+      const released = s.release.get(now, now + graceSeconds, releaseId, collecting.seq);
+      if (!released) throw new Error('the collecting batch vanished inside a write transaction');
+      return released;
+    });
+    return Promise.resolve(run.immediate());
+  }
+
+  getBatch(batchId: string): Promise<BatchRecord | null> {
+    return Promise.resolve(this.statements.batchById.get(batchId) ?? null);
+  }
+
+  listBatches(limit: number): Promise<BatchRecord[]> {
+    return Promise.resolve(this.statements.listBatches.all(limit));
+  }
+
+  listBatchSessions(
+    batchId: string,
+    afterNumber: number,
+    limit: number,
+    eventsLimit: number | null,
+  ): Promise<SessionWithEvents[]> {
+    // One read transaction, so that a page is a consistent snapshot even while late events arrive.
+    const read = this.db.transaction(() =>
+      this.withEvents(this.statements.pageOfSessions.all(batchId, afterNumber, limit), eventsLimit),
+    );
+    return Promise.resolve(read.deferred());
+  }
+
+  /** Loads results and up to `eventsLimit` events (all when null) of the given sessions, in three queries. */
+  private withEvents(rows: SessionRow[], eventsLimit: number | null): SessionWithEvents[] {
+    if (rows.length === 0) return [];
+    const ids = JSON.stringify(rows.map((r) => r.session_id));
+    const results = groupBy(this.statements.resultsOfMany.all(ids), (r) => r.session_id);
+    // One more than the limit tells whether the list was cut.
+    const cap = eventsLimit === null ? Number.MAX_SAFE_INTEGER : eventsLimit + 1;
+    const events = groupBy(this.statements.eventsOfMany.all(ids, cap), (e) => e.session_id);
+    return rows.map((row) => {
+      const { created_at_given: _given, ...session } = toSession(
+        row,
+        (results.get(row.session_id) ?? []).map(toResult),
+      );
+      const all = events.get(row.session_id) ?? [];
+      const truncated = eventsLimit !== null && all.length > eventsLimit;
+      return {
+        ...session,
+        events: (truncated ? all.slice(0, eventsLimit) : all).map(publicEvent),
+        events_truncated: truncated,
+      };
+    });
+  }
+
+  ping(): Promise<void> {
+    this.db.prepare('SELECT 1').get();
+    return Promise.resolve();
+  }
+
+  /** Runs SQLite's own consistency checks; returns the problems found (none: an empty list). */
+  integrityCheck(): string[] {
+    const rows = this.db.pragma('integrity_check') as { integrity_check: string }[];
+    return rows.map((r) => r.integrity_check).filter((message) => message !== 'ok');
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    sessionById: db.prepare<[string], SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ?`),
+    resultsOf: db.prepare<[string], ResultRow>(
+      'SELECT session_id, position, object_id, rank, meta FROM search_results WHERE session_id = ? ORDER BY position',
+    ),
+    resultsOfMany: db.prepare<[string], ResultRow>(
+      `SELECT session_id, position, object_id, rank, meta FROM search_results
+       WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position`,
+    ),
+    nextNumber: db.prepare<[], { batch_id: string; session_count: number }>(
+      'UPDATE batches SET session_count = session_count + 1 WHERE released_at IS NULL RETURNING batch_id, session_count',
+    ),
+    insertBatch: db.prepare<[string, number]>(
+      'INSERT INTO batches (batch_id, created_at, session_count) VALUES (?, ?, 1)',
+    ),
+    insertSession: db.prepare(
+      `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
+         user_id, created_at, created_at_given, registered_at)
+       VALUES (@session_id, @batch_id, @session_number, @search_query, @search_meta, @payload_filter, @sort_by,
+         @user_id, @created_at, @created_at_given, @registered_at)`,
+    ),
+    insertResult: db.prepare<[string, number, string, number | null, string | null]>(
+      'INSERT INTO search_results (session_id, position, object_id, rank, meta) VALUES (?, ?, ?, ?, ?)',
+    ),
+    sessionState: db.prepare<[string], { is_irrelevant: number; sealed_at: number | null }>(
+      `SELECT s.is_irrelevant, b.sealed_at FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
+       WHERE s.session_id = ?`,
+    ),
+    positionsOf: db.prepare<[string], { object_id: string; position: number }>(
+      'SELECT object_id, position FROM search_results WHERE session_id = ?',
+    ),
+    eventById: db.prepare<[string, string], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND event_id = ?`,
+    ),
+    insertEvent: db.prepare(
+      `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
+         received_at)
+       VALUES (@session_id, @event_id, @object_id, @event_type, @position, @created_at, @created_at_given, @meta,
+         @received_at)`,
+    ),
+    markIrrelevant: db.prepare<[string]>('UPDATE sessions SET is_irrelevant = 1 WHERE session_id = ?'),
+    eventsOfMany: db.prepare<[string, number], EventRow & { rn: number }>(
+      `SELECT ${EVENT_COLUMNS}, rn FROM (
+         SELECT ${EVENT_COLUMNS}, row_number() OVER (PARTITION BY session_id ORDER BY created_at, rowid) AS rn
+         FROM events WHERE session_id IN (SELECT value FROM json_each(?))
+       ) WHERE rn <= ? ORDER BY session_id, rn`,
+    ),
+    batchByRelease: db.prepare<[string], BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE release_id = ?`),
+    batchById: db.prepare<[string], BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = ?`),
+    collecting: db.prepare<[], BatchRecord & { seq: number }>(
+      `SELECT seq, ${BATCH_COLUMNS} FROM batches WHERE released_at IS NULL`,
+    ),
+    release: db.prepare<[number, number, string, number], BatchRecord>(
+      `UPDATE batches SET released_at = ?, sealed_at = ?, release_id = ? WHERE seq = ? RETURNING ${BATCH_COLUMNS}`,
+    ),
+    listBatches: db.prepare<[number], BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches ORDER BY seq DESC LIMIT ?`),
+    pageOfSessions: db.prepare<[string, number, number], SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE batch_id = ? AND session_number > ?
+       ORDER BY session_number LIMIT ?`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+/** Applies pending migrations in one IMMEDIATE transaction, so two processes starting on one file apply each once. */
+function migrate(db: Database.Database): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
+  const run = db.transaction(() => {
+    const done = new Set(
+      db
+        .prepare<[], { version: number }>('SELECT version FROM schema_migrations')
+        .all()
+        .map((r) => r.version),
+    );
+    const applied: number[] = [];
+    for (const migration of SQLITE_MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        migration.version,
+        migration.name,
+        Math.floor(Date.now() / 1000),
+      );
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+  return run.immediate();
+}
+
+function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const group = groups.get(k);
+    if (group) group.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
