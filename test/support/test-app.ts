@@ -1,0 +1,49 @@
+import type { Config } from '../../src/config/config.js';
+import type { App } from '../../src/http/app-types.js';
+import { buildApp } from '../../src/http/app.js';
+import { createStore } from '../../src/storage/create-store.js';
+import type { ClickstreamStore } from '../../src/storage/store.js';
+import { nowSeconds, scratchDir, testConfig } from './factories.js';
+
+/** A clock the test moves by hand (UTC seconds). */
+export class TestClock {
+  constructor(public now: number = nowSeconds()) {}
+  readonly read = (): number => this.now;
+  advance(seconds: number): void {
+    this.now += seconds;
+  }
+}
+
+export interface TestApp {
+  readonly app: App;
+  readonly store: ClickstreamStore;
+  readonly clock: TestClock;
+  readonly config: Config;
+  close(): Promise<void>;
+}
+
+/** The real app on a real store in a scratch directory, with a clock the test controls. */
+export async function startTestApp(variables: Record<string, string> = {}): Promise<TestApp> {
+  const { dir, cleanup } = scratchDir();
+  const config = testConfig(dir, variables);
+  const { store } = await createStore(config.databaseUrl, { durability: config.durability });
+  const clock = new TestClock();
+  const app = await buildApp({ store, config, clock: clock.read });
+  await app.ready();
+  return {
+    app,
+    store,
+    clock,
+    config,
+    close: async () => {
+      await app.close();
+      await store.close();
+      cleanup();
+    },
+  };
+}
+
+/** JSON body of an inject() response, typed by the caller. */
+export function json<T>(response: { body: string }): T {
+  return JSON.parse(response.body) as T;
+}
