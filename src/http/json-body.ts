@@ -35,8 +35,11 @@ export function parseJsonBody(text: string, limits: Limits): unknown {
     return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    if (!(error instanceof SyntaxError)) {
-      throw new ClickstreamError('validation_failed', `forbidden key in the body: ${message}`);
+    if (/forbidden (prototype|constructor) property/.test(message)) {
+      throw new ClickstreamError(
+        'validation_failed',
+        'the body holds a __proto__ or constructor.prototype key, which is refused (prototype pollution)',
+      );
     }
     const where = `at ${locate(text, errorOffset(text, message))}`;
     throw new ClickstreamError('invalid_json', `the body is not valid JSON: ${cleanMessage(message)} (${where})`);
@@ -72,6 +75,6 @@ function locate(text: string, offset: number): string {
 function cleanMessage(message: string): string {
   return message
     .replace(/ in JSON at position \d+.*$/s, '')
-    .replace(/, ".*" is not valid JSON$/s, '')
+    .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
     .slice(0, 200);
 }

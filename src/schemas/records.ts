@@ -32,7 +32,10 @@ export const StoredSession = Type.Object({
   session_id: Type.String(),
   batch_id: Type.String(),
   session_number: Type.Integer({ description: 'Registration order within the batch, from 1 (gaps allowed).' }),
-  search_query: Type.Unsafe<string | Record<string, unknown> | unknown[]>({ type: ['string', 'object', 'array'] }),
+  // anyOf rather than a type list: the response serializer needs one branch per JSON type.
+  search_query: Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown()), Type.Array(Type.Unknown())], {
+    description: 'The query as registered: a string or a structured query.',
+  }),
   search_results: Type.Array(StoredSearchResult),
   search_meta: NullableObject('As registered, or null.'),
   payload_filter: NullableObject('As registered, or null.'),

@@ -166,7 +166,7 @@ export class SqliteStore implements ClickstreamStore {
       };
       return { created: true, session: stored };
     });
-    return Promise.resolve(run.immediate());
+    return settle(() => run.immediate());
   }
 
   addEvents(
@@ -209,7 +209,7 @@ export class SqliteStore implements ClickstreamStore {
       }
       return { stored, duplicates };
     });
-    return Promise.resolve(run.immediate());
+    return settle(() => run.immediate());
   }
 
   markIrrelevant(sessionId: string, now: number): Promise<void> {
@@ -219,8 +219,9 @@ export class SqliteStore implements ClickstreamStore {
       this.assertWritable(sessionId, now);
       this.statements.markIrrelevant.run(sessionId);
     });
-    run.immediate();
-    return Promise.resolve();
+    return settle(() => {
+      run.immediate();
+    });
   }
 
   /** Throws `session_not_found` or `session_closed` unless the session can take writes at `now`. */
@@ -237,8 +238,10 @@ export class SqliteStore implements ClickstreamStore {
   }
 
   getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
-    const row = this.statements.sessionById.get(sessionId);
-    return Promise.resolve(row ? (this.withEvents([row], eventsLimit)[0] ?? null) : null);
+    return settle(() => {
+      const row = this.statements.sessionById.get(sessionId);
+      return row ? (this.withEvents([row], eventsLimit)[0] ?? null) : null;
+    });
   }
 
   releaseBatch(releaseId: string, now: number, graceSeconds: number): Promise<BatchRecord> {
@@ -254,15 +257,15 @@ export class SqliteStore implements ClickstreamStore {
       if (!released) throw new Error('the collecting batch vanished inside a write transaction');
       return released;
     });
-    return Promise.resolve(run.immediate());
+    return settle(() => run.immediate());
   }
 
   getBatch(batchId: string): Promise<BatchRecord | null> {
-    return Promise.resolve(this.statements.batchById.get(batchId) ?? null);
+    return settle(() => this.statements.batchById.get(batchId) ?? null);
   }
 
   listBatches(limit: number): Promise<BatchRecord[]> {
-    return Promise.resolve(this.statements.listBatches.all(limit));
+    return settle(() => this.statements.listBatches.all(limit));
   }
 
   listBatchSessions(
@@ -275,7 +278,7 @@ export class SqliteStore implements ClickstreamStore {
     const read = this.db.transaction(() =>
       this.withEvents(this.statements.pageOfSessions.all(batchId, afterNumber, limit), eventsLimit),
     );
-    return Promise.resolve(read.deferred());
+    return settle(() => read.deferred());
   }
 
   /** Loads results and up to `eventsLimit` events (all when null) of the given sessions, in three queries. */
@@ -302,8 +305,9 @@ export class SqliteStore implements ClickstreamStore {
   }
 
   ping(): Promise<void> {
-    this.db.prepare('SELECT 1').get();
-    return Promise.resolve();
+    return settle(() => {
+      this.db.prepare('SELECT 1').get();
+    });
   }
 
   /** Runs SQLite's own consistency checks; returns the problems found (none: an empty list). */
@@ -409,6 +413,18 @@ function migrate(db: Database.Database): number[] {
     return applied;
   });
   return run.immediate();
+}
+
+/**
+ * Runs synchronous database work behind the async contract: a throw becomes a rejection, as callers of
+ * an async interface expect.
+ */
+function settle<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
 }
 
 function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {

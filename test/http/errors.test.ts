@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Problem } from '../../src/schemas/records.js';
+import { makeSession } from '../support/factories.js';
+import { json, startTestApp, type TestApp } from '../support/test-app.js';
+
+const SESSION_URL = '/api/v1/clickstream/session';
+
+function assertProblem(
+  response: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+): Problem {
+  assert.equal(response.statusCode, status, response.body);
+  assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+  const problem = json<Problem>(response);
+  assert.equal(problem.code, code);
+  assert.equal(problem.status, status);
+  assert.ok(response.headers['x-request-id']);
+  assert.equal(problem.request_id, response.headers['x-request-id']);
+  return problem;
+}
+
+describe('error envelope and transport limits', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  const raw = (payload: string, contentType = 'application/json') =>
+    t.app.inject({ method: 'POST', url: SESSION_URL, payload, headers: { 'content-type': contentType } });
+
+  it('answers unknown routes with 404 not_found as problem+json', async () => {
+    const problem = assertProblem(await t.app.inject({ method: 'GET', url: '/api/v1/nothing?x=1' }), 404, 'not_found');
+    assert.match(problem.detail, /GET \/api\/v1\/nothing$/);
+  });
+
+  it('keeps a plain client request id and replaces a hostile one', async () => {
+    const kept = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'trace-123.abc' } });
+    assert.equal(kept.headers['x-request-id'], 'trace-123.abc');
+    const replaced = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'a b\u00e9' } });
+    assert.match(String(replaced.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+  });
+
+  it('points at the syntax error of malformed JSON by line and column', async () => {
+    const problem = assertProblem(
+      await raw('{\n  "session_id": "abc",\n  "search_query": "q"\n  "search_results": []\n}'),
+      400,
+      'invalid_json',
+    );
+    assert.match(problem.detail, /line 4, column 3/);
+    const trailing = assertProblem(await raw('{"session_id": "a", "search_results": [1,],}'), 400, 'invalid_json');
+    assert.match(trailing.detail, /Unexpected token '\]' \(at line 1, column 42 \(offset 41\)\)$/);
+  });
+
+  it('refuses an empty body', async () => {
+    assertProblem(await raw(''), 400, 'invalid_json');
+  });
+
+  it('refuses bodies over the size limit with 413 naming the limit', async () => {
+    const big = JSON.stringify(makeSession({ search_meta: { blob: 'x'.repeat(t.config.limits.maxBodyBytes) } }));
+    const problem = assertProblem(await raw(big), 413, 'payload_too_large');
+    assert.match(problem.detail, /CLICKSTREAM_MAX_BODY_BYTES/);
+  });
+
+  it('refuses other content types with 415', async () => {
+    assertProblem(
+      await raw(JSON.stringify(makeSession()), 'application/x-www-form-urlencoded'),
+      415,
+      'unsupported_media_type',
+    );
+  });
+
+  it('refuses nesting deeper than the limit before parsing it', async () => {
+    const deep = `{"session_id":"s","search_query":${'['.repeat(100_000)}${']'.repeat(100_000)},"search_results":[]}`;
+    const problem = assertProblem(await raw(deep), 400, 'validation_failed');
+    assert.match(problem.detail, /CLICKSTREAM_MAX_JSON_DEPTH/);
+    const atLimit = makeSession({
+      search_meta: JSON.parse(`${'{"a":'.repeat(30)}1${'}'.repeat(30)}`) as Record<string, unknown>,
+    });
+    assert.equal((await raw(JSON.stringify(atLimit))).statusCode, 200);
+  });
+
+  it('refuses prototype-pollution keys', async () => {
+    const body = JSON.stringify(makeSession()).replace(
+      '"search_meta":{',
+      '"search_meta":{"__proto__":{"polluted":true},',
+    );
+    assertProblem(await raw(body), 400, 'validation_failed');
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+
+  it('answers /health and /ready', async () => {
+    assert.deepEqual(json(await t.app.inject({ method: 'GET', url: '/health' })), { status: 'ok' });
+    assert.deepEqual(json(await t.app.inject({ method: 'GET', url: '/ready' })), { status: 'ready' });
+  });
+});
+
+describe('internal errors', () => {
+  it('hide their details and /ready reports the store as unavailable', async () => {
+    const t = await startTestApp();
+    try {
+      await t.store.close();
+      const failed = await t.app.inject({ method: 'POST', url: SESSION_URL, payload: makeSession() });
+      const problem = assertProblem(failed, 500, 'internal_error');
+      assert.doesNotMatch(failed.body, /database|sqlite|stack|\.ts/i);
+      assert.match(problem.detail, new RegExp(problem.request_id));
+      assertProblem(await t.app.inject({ method: 'GET', url: '/ready' }), 503, 'service_unavailable');
+    } finally {
+      await t.close();
+    }
+  });
+});

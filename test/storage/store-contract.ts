@@ -1,0 +1,300 @@
+/**
+ * The storage contract, written once. Every backend's test file calls {@link describeStoreContract} with a
+ * way to open a fresh, empty store of that backend; the cases compare domain objects, never rows.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ClickstreamError } from '../../src/domain/errors.js';
+import { isSameEvent, toNewEvents, type NewEvent } from '../../src/domain/event.js';
+import { toNewSession, type NewSession } from '../../src/domain/session.js';
+import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+import type { ClickstreamStore } from '../../src/storage/store.js';
+import type { RegisterSessionBody } from '../../src/schemas/payloads.js';
+import { id, makeEvent, makeSession, nowSeconds } from '../support/factories.js';
+
+export interface OpenedTestStore {
+  readonly store: ClickstreamStore;
+  readonly cleanup: () => Promise<void>;
+}
+
+const RULES = { limits: DEFAULT_LIMITS, window: { pastSeconds: 86400, futureSeconds: 300 } };
+const GRACE = 600;
+
+function newSession(now: number, overrides: Partial<RegisterSessionBody> = {}): NewSession {
+  return toNewSession(makeSession(overrides), now, RULES);
+}
+
+function newEvents(sessionId: string, objectIds: readonly string[], now: number): NewEvent[] {
+  return toNewEvents(
+    { session_id: sessionId, events: objectIds.map((objectId) => makeEvent({ object_id: objectId })) },
+    now,
+    RULES,
+  ).events;
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof ClickstreamError, `expected a ClickstreamError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    return true;
+  });
+}
+
+export function describeStoreContract(backend: string, open: () => Promise<OpenedTestStore>): void {
+  describe(`storage contract: ${backend}`, () => {
+    let opened: OpenedTestStore;
+    let store: ClickstreamStore;
+    // Each case releases what it registers, so cases see their own batches; the clock moves forward per case.
+    let clock = nowSeconds();
+    const tick = (): number => (clock += 1);
+
+    before(async () => {
+      opened = await open();
+      store = opened.store;
+    });
+    after(async () => {
+      await opened.cleanup();
+    });
+
+    it('declares its backend', () => {
+      assert.equal(store.capabilities.backend, backend);
+    });
+
+    it('releasing an empty store creates nothing', async () => {
+      const before = await store.listBatches(1000);
+      await rejectsWith(store.releaseBatch(id('release'), tick(), GRACE), 'no_sessions_to_release');
+      assert.deepEqual(await store.listBatches(1000), before);
+    });
+
+    it('registers a session with its results and positions, and returns it unchanged on re-registration', async () => {
+      const now = tick();
+      const session = newSession(now, {
+        search_query: { text: 'red shoes', filters: [{ size: 42 }] },
+        search_meta: { locale: 'de-DE', nested: { a: [1, 2.5, 'ü'] } },
+        payload_filter: { brand: 'acme' },
+        sort_by: { field: 'price', order: 'asc' },
+        created_at: now - 10,
+      });
+      const first = await store.registerSession(session, now);
+      assert.equal(first.created, true);
+      assert.equal(first.session.session_number >= 1, true);
+      const again = await store.registerSession({ ...session, search_query: 'different' }, tick());
+      assert.equal(again.created, false);
+      assert.deepEqual(again.session, first.session);
+      assert.deepEqual(again.session.search_query, { text: 'red shoes', filters: [{ size: 42 }] });
+      assert.deepEqual(
+        again.session.search_results.map((r) => [r.object_id, r.position, r.rank]),
+        session.search_results.map((r, i) => [r.object_id, i, r.rank]),
+      );
+      assert.deepEqual(again.session.search_results[0]?.meta, { title: 'first' });
+      assert.equal(again.session.created_at, now - 10);
+      assert.equal(again.session.created_at_given, true);
+      assert.equal(again.session.is_irrelevant, false);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('keeps a zero-result search and a string query as given', async () => {
+      const now = tick();
+      const session = newSession(now, { search_query: '', search_results: [] });
+      await store.registerSession(session, now);
+      const read = await store.getSession(session.session_id, 10);
+      assert.ok(read);
+      assert.equal(read.search_query, '');
+      assert.deepEqual(read.search_results, []);
+      assert.deepEqual(read.events, []);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('numbers sessions from 1 in registration order within each batch', async () => {
+      const sessions = [newSession(clock), newSession(clock), newSession(clock)];
+      const numbers: number[] = [];
+      let batchId = '';
+      for (const session of sessions) {
+        const { session: stored } = await store.registerSession(session, tick());
+        numbers.push(stored.session_number);
+        batchId = stored.batch_id;
+      }
+      assert.equal(numbers[0], 1);
+      assert.deepEqual(
+        [...numbers].sort((a, b) => a - b),
+        numbers,
+      );
+      assert.equal(new Set(numbers).size, 3);
+      const released = await store.releaseBatch(id('release'), tick(), GRACE);
+      assert.equal(released.batch_id, batchId);
+      assert.equal(released.session_count, 3);
+      const next = await store.registerSession(newSession(clock), tick());
+      assert.notEqual(next.session.batch_id, batchId);
+      assert.equal(next.session.session_number, 1);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('stores events with the position of their object, null for objects not shown', async () => {
+      const now = tick();
+      const session = newSession(now);
+      await store.registerSession(session, now);
+      const shown = session.search_results.map((r) => r.object_id);
+      const unseen = id('unseen');
+      const events = newEvents(session.session_id, [shown[1] ?? '', unseen, shown[0] ?? ''], now);
+      assert.deepEqual(await store.addEvents(session.session_id, events, now, isSameEvent), {
+        stored: 3,
+        duplicates: 0,
+      });
+      const read = await store.getSession(session.session_id, 100);
+      assert.ok(read);
+      assert.deepEqual(
+        read.events.map((e) => [e.event_id, e.position]),
+        events.map((e, i) => [e.event_id, [1, null, 0][i]]),
+      );
+      assert.equal(read.events[0]?.event_type, 'click');
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('counts re-sent events as duplicates and refuses different content, storing nothing of that call', async () => {
+      const now = tick();
+      const session = newSession(now);
+      await store.registerSession(session, now);
+      const objectId = session.search_results[0]?.object_id ?? '';
+      const [event] = newEvents(session.session_id, [objectId], now);
+      assert.ok(event);
+      await store.addEvents(session.session_id, [event], now, isSameEvent);
+      // A retry without created_at gets a later server default; it is still the same event.
+      const retry = { ...event, created_at: now + 5, created_at_given: false };
+      assert.deepEqual(await store.addEvents(session.session_id, [retry], now + 5, isSameEvent), {
+        stored: 0,
+        duplicates: 1,
+      });
+      const fresh = newEvents(session.session_id, [objectId], now)[0];
+      assert.ok(fresh);
+      const changed = { ...event, event_type: 'purchase' };
+      await rejectsWith(store.addEvents(session.session_id, [fresh, changed], now, isSameEvent), 'event_conflict');
+      const read = await store.getSession(session.session_id, 100);
+      assert.deepEqual(
+        read?.events.map((e) => [e.event_id, e.event_type]),
+        [[event.event_id, 'click']],
+      );
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('refuses events and flags for an unknown session', async () => {
+      const now = tick();
+      const unknown = id('no-such-session');
+      await rejectsWith(
+        store.addEvents(unknown, newEvents(unknown, ['x'], now), now, isSameEvent),
+        'session_not_found',
+      );
+      await rejectsWith(store.markIrrelevant(unknown, now), 'session_not_found');
+      assert.equal(await store.getSession(unknown, 10), null);
+    });
+
+    it('releases idempotently by release_id, also for concurrent retries', async () => {
+      const now = tick();
+      await store.registerSession(newSession(now), now);
+      const releaseId = id('release');
+      const results = await Promise.all(Array.from({ length: 8 }, () => store.releaseBatch(releaseId, now + 1, GRACE)));
+      const ids = new Set(results.map((b) => b.batch_id));
+      assert.equal(ids.size, 1);
+      const [released] = results;
+      assert.ok(released);
+      assert.equal(released.release_id, releaseId);
+      assert.equal(released.released_at, now + 1);
+      assert.equal(released.sealed_at, now + 1 + GRACE);
+      // A later retry, after other sessions arrived, still answers with the same batch.
+      await store.registerSession(newSession(now), tick());
+      assert.deepEqual(await store.releaseBatch(releaseId, tick(), GRACE), released);
+      assert.deepEqual(await store.getBatch(released.batch_id), released);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('accepts late events during the grace period and refuses them once sealed', async () => {
+      const now = tick();
+      const session = newSession(now);
+      await store.registerSession(session, now);
+      const objectId = session.search_results[0]?.object_id ?? '';
+      const released = await store.releaseBatch(id('release'), now + 1, GRACE);
+      const late = newEvents(session.session_id, [objectId], now + 2);
+      assert.deepEqual(await store.addEvents(session.session_id, late, now + GRACE, isSameEvent), {
+        stored: 1,
+        duplicates: 0,
+      });
+      const sealedAt = released.sealed_at ?? 0;
+      const tooLate = newEvents(session.session_id, [objectId], now + 2);
+      await rejectsWith(store.addEvents(session.session_id, tooLate, sealedAt, isSameEvent), 'session_closed');
+      await rejectsWith(store.markIrrelevant(session.session_id, sealedAt), 'session_closed');
+      const read = await store.getSession(session.session_id, 100);
+      assert.equal(read?.events.length, 1);
+      assert.equal(read.is_irrelevant, false);
+    });
+
+    it('flags irrelevant sessions idempotently and shows the flag in reads', async () => {
+      const now = tick();
+      const session = newSession(now);
+      const { session: stored } = await store.registerSession(session, now);
+      await store.markIrrelevant(session.session_id, now);
+      await store.markIrrelevant(session.session_id, now);
+      assert.equal((await store.getSession(session.session_id, 10))?.is_irrelevant, true);
+      const page = await store.listBatchSessions(stored.batch_id, 0, 100, 10);
+      assert.equal(page.find((s) => s.session_id === session.session_id)?.is_irrelevant, true);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('pages a batch by session_number with a cap on events per session', async () => {
+      const now = tick();
+      const sessions = Array.from({ length: 5 }, () => newSession(now));
+      let batchId = '';
+      for (const session of sessions) batchId = (await store.registerSession(session, now)).session.batch_id;
+      const first = sessions[0];
+      assert.ok(first);
+      const objectId = first.search_results[0]?.object_id ?? '';
+      // Arrival order differs from created_at order: reads sort by created_at, then arrival.
+      const events = newEvents(first.session_id, [objectId, objectId, objectId], now).map((e, i) => ({
+        ...e,
+        created_at: now - i,
+        created_at_given: true,
+      }));
+      await store.addEvents(first.session_id, events, now, isSameEvent);
+
+      const page1 = await store.listBatchSessions(batchId, 0, 2, 2);
+      assert.deepEqual(
+        page1.map((s) => s.session_id),
+        sessions.slice(0, 2).map((s) => s.session_id),
+      );
+      assert.deepEqual(
+        page1[0]?.events.map((e) => e.event_id),
+        [events[2]?.event_id, events[1]?.event_id],
+      );
+      assert.equal(page1[0].events_truncated, true);
+      assert.equal(page1[1]?.events_truncated, false);
+      const after = page1.at(-1)?.session_number ?? 0;
+      const rest = await store.listBatchSessions(batchId, after, 100, null);
+      assert.deepEqual(
+        rest.map((s) => s.session_id),
+        sessions.slice(2).map((s) => s.session_id),
+      );
+      const all = await store.listBatchSessions(batchId, 0, 100, null);
+      assert.equal(all[0]?.events.length, 3);
+      assert.equal(all[0].events_truncated, false);
+      assert.deepEqual(await store.listBatchSessions(batchId, all.at(-1)?.session_number ?? 0, 100, 10), []);
+      assert.deepEqual(await store.listBatchSessions(id('no-such-batch'), 0, 100, 10), []);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('lists batches newest first and answers null for an unknown batch', async () => {
+      const now = tick();
+      await store.registerSession(newSession(now), now);
+      const older = await store.releaseBatch(id('release'), tick(), GRACE);
+      await store.registerSession(newSession(now), tick());
+      const newer = await store.releaseBatch(id('release'), tick(), GRACE);
+      const listed = await store.listBatches(2);
+      assert.deepEqual(
+        listed.map((b) => b.batch_id),
+        [newer.batch_id, older.batch_id],
+      );
+      assert.equal(await store.getBatch(id('no-such-batch')), null);
+    });
+
+    it('answers ping while open', async () => {
+      await store.ping();
+    });
+  });
+}
