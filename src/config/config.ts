@@ -4,7 +4,7 @@
  * `--help` and validation all come from that list.
  */
 
-import type { Limits } from '../domain/limits.js';
+import { DEFAULT_LIMITS, type Limits } from '../domain/limits.js';
 
 export const DURABILITY_MODES = ['process', 'power-loss'] as const;
 export type Durability = (typeof DURABILITY_MODES)[number];
@@ -128,7 +128,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     variable: 'CLICKSTREAM_ADMIN_KEY',
     defaultValue: undefined,
-    help: 'Key that authorises every route (reserved for the security work; unset by default).',
+    help: 'Key that will authorise every route. Not enforced by this version, so setting it is refused at start rather than giving a false sense of protection.',
     secret: true,
     parse: text,
     assign: (c, v) => (c.adminKey = String(v)),
@@ -136,7 +136,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     variable: 'CLICKSTREAM_INGEST_KEYS',
     defaultValue: undefined,
-    help: 'Comma-separated keys that authorise the client routes only (reserved for the security work; unset by default).',
+    help: 'Comma-separated keys that will authorise the client routes only. Not enforced by this version; setting them is refused at start.',
     secret: true,
     parse: keyList,
     assign: (c, v) => (c.ingestKeys = v as string[]),
@@ -150,49 +150,49 @@ export const SETTINGS: readonly Setting[] = [
   },
   {
     variable: 'CLICKSTREAM_MAX_BODY_BYTES',
-    defaultValue: String(2 * 1024 * 1024),
+    defaultValue: String(DEFAULT_LIMITS.maxBodyBytes),
     help: 'Largest accepted request body, in bytes (413 above it).',
     parse: integer(1024, 1024 * 1024 * 1024),
     assign: (c, v) => (c.limits.maxBodyBytes = number(v)),
   },
   {
     variable: 'CLICKSTREAM_MAX_RESULTS_PER_SESSION',
-    defaultValue: '1000',
+    defaultValue: String(DEFAULT_LIMITS.maxResultsPerSession),
     help: "Most entries in one session's search_results.",
     parse: integer(1, 1_000_000),
     assign: (c, v) => (c.limits.maxResultsPerSession = number(v)),
   },
   {
     variable: 'CLICKSTREAM_MAX_EVENTS_PER_REQUEST',
-    defaultValue: '1000',
+    defaultValue: String(DEFAULT_LIMITS.maxEventsPerRequest),
     help: 'Most events in one POST /session/events request.',
     parse: integer(1, 1_000_000),
     assign: (c, v) => (c.limits.maxEventsPerRequest = number(v)),
   },
   {
     variable: 'CLICKSTREAM_MAX_ID_LENGTH',
-    defaultValue: '256',
+    defaultValue: String(DEFAULT_LIMITS.maxIdLength),
     help: 'Longest session_id, event_id, object_id, user_id or release_id, in characters.',
     parse: integer(1, 65536),
     assign: (c, v) => (c.limits.maxIdLength = number(v)),
   },
   {
     variable: 'CLICKSTREAM_MAX_META_BYTES',
-    defaultValue: String(16 * 1024),
+    defaultValue: String(DEFAULT_LIMITS.maxMetaBytes),
     help: 'Largest serialized meta (or item_info) of one result or event, in bytes.',
     parse: integer(2, 64 * 1024 * 1024),
     assign: (c, v) => (c.limits.maxMetaBytes = number(v)),
   },
   {
     variable: 'CLICKSTREAM_MAX_SEARCH_META_BYTES',
-    defaultValue: String(64 * 1024),
+    defaultValue: String(DEFAULT_LIMITS.maxSearchMetaBytes),
     help: 'Largest serialized search_meta, payload_filter, sort_by or structured search_query, in bytes.',
     parse: integer(2, 64 * 1024 * 1024),
     assign: (c, v) => (c.limits.maxSearchMetaBytes = number(v)),
   },
   {
     variable: 'CLICKSTREAM_MAX_JSON_DEPTH',
-    defaultValue: '32',
+    defaultValue: String(DEFAULT_LIMITS.maxJsonDepth),
     help: 'Deepest nesting of objects and arrays accepted in a request body.',
     parse: integer(2, 1000),
     assign: (c, v) => (c.limits.maxJsonDepth = number(v)),
@@ -254,6 +254,14 @@ export function loadConfig(
       problems.push(`${setting.variable} (${flagName(setting.variable)}) ${shown}`);
     }
   }
+  // Keys that are accepted but not checked would make an open service look protected.
+  for (const variable of ['CLICKSTREAM_ADMIN_KEY', 'CLICKSTREAM_INGEST_KEYS']) {
+    if ((overrides[variable] ?? env[variable]) !== undefined) {
+      problems.push(
+        `${variable} (${flagName(variable)}) is set, but this version does not enforce API keys; unset it and keep the service on a private network`,
+      );
+    }
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   Object.freeze(draft.limits);
   Object.freeze(draft.ingestKeys);
@@ -266,4 +274,13 @@ export function settingsHelp(): string {
     const def = s.defaultValue === undefined ? 'unset' : s.defaultValue;
     return `  ${flagName(s.variable)} <value>\n      ${s.variable} (default: ${def})\n      ${s.help}`;
   }).join('\n');
+}
+
+/** The configuration table of the README, generated so that it cannot drift from {@link SETTINGS}. */
+export function settingsMarkdownTable(): string {
+  const rows = SETTINGS.map((s) => {
+    const def = s.defaultValue === undefined ? 'unset' : `\`${s.defaultValue}\``;
+    return `| \`${s.variable}\` | \`${flagName(s.variable)}\` | ${def} | ${s.help.replaceAll('|', '\\|')} |`;
+  });
+  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }
