@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
+import Database from 'better-sqlite3';
+import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+import { toNewSession } from '../../src/domain/session.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import { scratchDir } from '../support/factories.js';
+import { makeSession, scratchDir } from '../support/factories.js';
 import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('sqlite', () => {
@@ -28,6 +31,44 @@ it('sqlite: applies migrations once and keeps the file consistent', async () => 
     const second = SqliteStore.open(path, { durability: 'process' });
     assert.deepEqual(second.applied, []);
     await second.store.close();
+  } finally {
+    cleanup();
+  }
+});
+
+it('sqlite: a resolved write is committed and visible from another connection', async () => {
+  const { dir, cleanup } = scratchDir();
+  const path = join(dir, 'store.db');
+  const { store } = SqliteStore.open(path, { durability: 'process' });
+  const reader = new Database(path, { readonly: true });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const session = toNewSession(makeSession(), now, {
+      limits: DEFAULT_LIMITS,
+      window: { pastSeconds: 60, futureSeconds: 60 },
+    });
+    await store.registerSession(session, now);
+    const row = reader.prepare('SELECT count(*) AS n FROM search_results WHERE session_id = ?').get(session.session_id);
+    assert.deepEqual(row, { n: session.search_results.length });
+  } finally {
+    reader.close();
+    await store.close();
+    cleanup();
+  }
+});
+
+it('sqlite: durability selects WAL with synchronous NORMAL (process) or FULL (power-loss)', async () => {
+  const { dir, cleanup } = scratchDir();
+  try {
+    for (const [durability, expected] of [
+      ['process', 1],
+      ['power-loss', 2],
+    ] as const) {
+      const path = join(dir, `${durability}.db`);
+      const { store } = SqliteStore.open(path, { durability });
+      assert.deepEqual(store.pragmas(), { journal_mode: 'wal', synchronous: expected });
+      await store.close();
+    }
   } finally {
     cleanup();
   }

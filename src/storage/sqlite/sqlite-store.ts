@@ -310,6 +310,14 @@ export class SqliteStore implements ClickstreamStore {
     });
   }
 
+  /** The settings that decide durability, as SQLite reports them (synchronous: 1 NORMAL, 2 FULL). */
+  pragmas(): { journal_mode: string; synchronous: number } {
+    return {
+      journal_mode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+    };
+  }
+
   /** Runs SQLite's own consistency checks; returns the problems found (none: an empty list). */
   integrityCheck(): string[] {
     const rows = this.db.pragma('integrity_check') as { integrity_check: string }[];
