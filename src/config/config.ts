@@ -250,7 +250,7 @@ export function loadConfig(
     const parsed = setting.parse(raw);
     if (parsed.ok) setting.assign(draft, parsed.value);
     else {
-      const shown = setting.secret ? parsed.message.replace(raw, '<hidden>') : parsed.message;
+      const shown = setting.secret && raw.trim() !== '' ? parsed.message.replaceAll(raw, '<hidden>') : parsed.message;
       problems.push(`${setting.variable} (${flagName(setting.variable)}) ${shown}`);
     }
   }

@@ -7,9 +7,16 @@ export function serializedBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
-/** Content equality of two JSON values: object key order does not matter, array order does. */
+/**
+ * Content equality of two JSON values as they would be stored: object key order does not matter, array
+ * order does, and -0 equals 0 (JSON has one zero; a stored -0 reads back as 0).
+ */
 export function sameJson(a: unknown, b: unknown): boolean {
-  return isDeepStrictEqual(a, b);
+  return isDeepStrictEqual(asStored(a), asStored(b));
+}
+
+function asStored(value: unknown): unknown {
+  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }
 
 /**

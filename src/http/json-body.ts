@@ -74,7 +74,7 @@ function locate(text: string, offset: number): string {
 /** V8's message without its own position suffix and without echoing long stretches of the body. */
 function cleanMessage(message: string): string {
   return message
-    .replace(/ in JSON at position \d+.*$/s, '')
+    .replace(/ (in|after) JSON at position \d+.*$/s, '')
     .replace(/, (\.\.\.)?".*" is not valid JSON$/s, '')
     .slice(0, 200);
 }

@@ -7,7 +7,7 @@ import { responses, Status } from '../schemas.js';
 export function registerHealthRoutes(app: App, store: ClickstreamStore): void {
   app.get(
     '/health',
-    { schema: { tags: ['operations'], summary: 'The process is up', response: { 200: Status } } },
+    { schema: { tags: ['operations'], summary: 'The process is up', response: responses(Status) } },
     () => ({ status: 'ok' }),
   );
 

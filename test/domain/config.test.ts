@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, flagName, loadConfig, SETTINGS } from '../../src/config/config.js';
+import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+
+function configError(env: Record<string, string>, overrides: Record<string, string> = {}): ConfigError {
+  try {
+    loadConfig(env, overrides);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `unexpected error ${String(error)}`);
+    return error;
+  }
+  assert.fail('the configuration was accepted');
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.port, 5000);
+    assert.equal(config.databaseUrl, 'sqlite:./data/clickstream.db');
+    assert.equal(config.lateEventGraceSeconds, 600);
+    assert.equal(config.timeWindowPastSeconds, 86400);
+    assert.equal(config.timeWindowFutureSeconds, 300);
+    assert.equal(config.logLevel, 'info');
+    assert.equal(config.durability, 'process');
+    assert.equal(config.adminKey, undefined);
+    assert.deepEqual(config.ingestKeys, []);
+    assert.deepEqual(config.limits, DEFAULT_LIMITS);
+  });
+
+  it('reads the environment', () => {
+    const config = loadConfig({
+      CLICKSTREAM_HOST: '0.0.0.0',
+      CLICKSTREAM_PORT: '8080',
+      CLICKSTREAM_DATABASE_URL: 'postgres://u@db/clicks',
+      CLICKSTREAM_LATE_EVENT_GRACE_SECONDS: '0',
+      CLICKSTREAM_TIME_WINDOW_PAST_SECONDS: '3600',
+      CLICKSTREAM_TIME_WINDOW_FUTURE_SECONDS: '60',
+      CLICKSTREAM_LOG_LEVEL: 'debug',
+      CLICKSTREAM_MAX_JSON_DEPTH: '8',
+    });
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.port, 8080);
+    assert.equal(config.databaseUrl, 'postgres://u@db/clicks');
+    assert.equal(config.lateEventGraceSeconds, 0);
+    assert.equal(config.timeWindowPastSeconds, 3600);
+    assert.equal(config.timeWindowFutureSeconds, 60);
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.limits.maxJsonDepth, 8);
+    assert.equal(config.limits.maxIdLength, DEFAULT_LIMITS.maxIdLength);
+  });
+
+  it('ignores variables it does not know', () => {
+    assert.equal(loadConfig({ CLICKSTREAM_PORTT: 'x', PATH: '/bin' }).port, 5000);
+  });
+
+  it('lets overrides beat the environment', () => {
+    const config = loadConfig(
+      { CLICKSTREAM_PORT: '8080', CLICKSTREAM_HOST: '0.0.0.0' },
+      { CLICKSTREAM_PORT: '9090', CLICKSTREAM_HOST: undefined },
+    );
+    assert.equal(config.port, 9090);
+    assert.equal(config.host, '0.0.0.0', 'an undefined override falls back to the environment');
+  });
+
+  it('checks an override like an environment value, and does not check an overridden bad env value', () => {
+    assert.equal(loadConfig({ CLICKSTREAM_PORT: 'bad' }, { CLICKSTREAM_PORT: '7000' }).port, 7000);
+    const error = configError({ CLICKSTREAM_PORT: '7000' }, { CLICKSTREAM_PORT: 'bad' });
+    assert.equal(error.problems.length, 1);
+    assert.match(error.problems[0] ?? '', /^CLICKSTREAM_PORT \(--port\)/);
+  });
+
+  it('reports every bad value at once, each with its variable and flag', () => {
+    const error = configError({
+      CLICKSTREAM_PORT: 'eighty',
+      CLICKSTREAM_LATE_EVENT_GRACE_SECONDS: '-1',
+      CLICKSTREAM_TIME_WINDOW_FUTURE_SECONDS: '999999',
+      CLICKSTREAM_DATABASE_URL: 'mysql://db',
+      CLICKSTREAM_LOG_LEVEL: 'loud',
+      CLICKSTREAM_HOST: '  ',
+    });
+    const expected: Record<string, RegExp> = {
+      'CLICKSTREAM_PORT (--port)': /whole number.*"eighty"/,
+      'CLICKSTREAM_LATE_EVENT_GRACE_SECONDS (--late-event-grace-seconds)': /whole number/,
+      'CLICKSTREAM_TIME_WINDOW_FUTURE_SECONDS (--time-window-future-seconds)': /between 0 and 86400, got 999999/,
+      'CLICKSTREAM_DATABASE_URL (--database-url)': /sqlite: or postgres:\/\//,
+      'CLICKSTREAM_LOG_LEVEL (--log-level)': /one of fatal, error, warn, info, debug, trace, silent/,
+      'CLICKSTREAM_HOST (--host)': /must not be empty/,
+    };
+    assert.equal(error.problems.length, Object.keys(expected).length, error.message);
+    for (const [prefix, pattern] of Object.entries(expected)) {
+      const problem = error.problems.find((p) => p.startsWith(`${prefix} `));
+      assert.ok(problem, `no problem for ${prefix} in ${error.message}`);
+      assert.match(problem, pattern);
+      assert.ok(error.message.includes(problem), 'the message lists every problem');
+    }
+    assert.equal(error.name, 'ConfigError');
+    assert.match(error.message, /^Invalid configuration:\n/);
+  });
+
+  it('rejects out-of-range and non-decimal numbers', () => {
+    for (const value of ['65536', '1e3', '0x10', '12.5', '']) {
+      const error = configError({ CLICKSTREAM_PORT: value });
+      assert.equal(error.problems.length, 1, value);
+    }
+    assert.equal(loadConfig({ CLICKSTREAM_PORT: ' 65535 ' }).port, 65535);
+    assert.equal(loadConfig({ CLICKSTREAM_PORT: '0' }).port, 0);
+  });
+
+  it('accepts postgresql:// and sqlite: urls', () => {
+    assert.equal(loadConfig({ CLICKSTREAM_DATABASE_URL: 'postgresql://db/x' }).databaseUrl, 'postgresql://db/x');
+    assert.equal(loadConfig({ CLICKSTREAM_DATABASE_URL: 'sqlite::memory:' }).databaseUrl, 'sqlite::memory:');
+  });
+
+  it('refuses API keys, which this version does not enforce, without echoing them', () => {
+    const error = configError({ CLICKSTREAM_INGEST_KEYS: 'ingest-s3cret' }, { CLICKSTREAM_ADMIN_KEY: 'admin-s3cret' });
+    assert.equal(error.problems.length, 2, error.message);
+    assert.ok(error.problems.some((p) => p.startsWith('CLICKSTREAM_ADMIN_KEY (--admin-key) ')));
+    assert.ok(error.problems.some((p) => p.startsWith('CLICKSTREAM_INGEST_KEYS (--ingest-keys) ')));
+    assert.doesNotMatch(error.message, /s3cret/);
+  });
+
+  it('does not echo a bad secret value', () => {
+    const error = configError({ CLICKSTREAM_ADMIN_KEY: '   ' });
+    assert.ok(error.problems.length >= 1);
+    for (const problem of error.problems) assert.match(problem, /^CLICKSTREAM_ADMIN_KEY \(--admin-key\) /);
+  });
+
+  it('returns a frozen configuration, limits and keys included', () => {
+    const config = loadConfig({});
+    assert.ok(Object.isFrozen(config));
+    assert.ok(Object.isFrozen(config.limits));
+    assert.ok(Object.isFrozen(config.ingestKeys));
+    assert.equal(Reflect.set(config, 'port', 1), false);
+    assert.equal(Reflect.set(config.limits, 'maxJsonDepth', 1000), false);
+    assert.throws(() => {
+      (config.ingestKeys as string[]).push('a');
+    }, TypeError);
+    assert.equal(config.port, 5000);
+    assert.equal(config.limits.maxJsonDepth, 32);
+  });
+
+  it('does not share state between calls', () => {
+    const first = loadConfig({ CLICKSTREAM_MAX_ID_LENGTH: '10' });
+    const second = loadConfig({});
+    assert.equal(first.limits.maxIdLength, 10);
+    assert.equal(second.limits.maxIdLength, 256);
+    assert.notEqual(first.limits, DEFAULT_LIMITS);
+  });
+});
+
+describe('flagName', () => {
+  it('derives the CLI flag from the variable', () => {
+    assert.equal(flagName('CLICKSTREAM_LATE_EVENT_GRACE_SECONDS'), '--late-event-grace-seconds');
+    assert.equal(flagName('CLICKSTREAM_PORT'), '--port');
+    assert.equal(flagName('CLICKSTREAM_MAX_JSON_DEPTH'), '--max-json-depth');
+    assert.equal(flagName('OTHER_THING'), '--other-thing');
+  });
+
+  it('gives every setting a distinct flag', () => {
+    const flags = SETTINGS.map((s) => flagName(s.variable));
+    assert.equal(new Set(flags).size, SETTINGS.length);
+    for (const flag of flags) assert.match(flag, /^--[a-z]+(-[a-z]+)*$/);
+  });
+});
