@@ -1,4 +1,5 @@
-import type { CommandSpec, ParsedCommand } from './flags.js';
+import { PAGE_LIMITS } from '../domain/limits.js';
+import { UsageError, type CommandSpec, type ParsedCommand } from './flags.js';
 import { batchService, withStore } from './store-session.js';
 
 export const batchesCommand: CommandSpec = {
@@ -13,7 +14,7 @@ export const batchesCommand: CommandSpec = {
 
 export async function runBatches(parsed: ParsedCommand, out: NodeJS.WritableStream): Promise<void> {
   const config = parsed.config();
-  const limit = typeof parsed.options.limit === 'string' ? Number(parsed.options.limit) : undefined;
+  const limit = parseLimit(parsed.options.limit);
   const batches = await withStore(config, (store) => batchService(store, config).listBatches(limit));
   if (parsed.options.json === true) {
     for (const batch of batches) out.write(`${JSON.stringify(batch)}\n`);
@@ -37,6 +38,15 @@ export async function runBatches(parsed: ParsedCommand, out: NodeJS.WritableStre
         .join('  ')
         .trimEnd()}\n`,
     );
+}
+
+function parseLimit(value: string | boolean | undefined): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const limit = Number(value);
+  if (!Number.isInteger(limit) || limit < 1 || limit > PAGE_LIMITS.maxSessions) {
+    throw new UsageError(`--limit must be a whole number from 1 to ${PAGE_LIMITS.maxSessions}, got "${value}"`);
+  }
+  return limit;
 }
 
 function time(seconds: number): string {

@@ -45,7 +45,12 @@ export function makeEvents(session: RegisterSessionBody, positions: readonly num
 /** A scratch directory removed by the returned cleanup. */
 export function scratchDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'clickstream-test-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    cleanup: () => {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** A configuration for tests: a fresh SQLite file, defaults otherwise, overridable by variable name. */

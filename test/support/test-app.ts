@@ -44,6 +44,7 @@ export async function startTestApp(variables: Record<string, string> = {}): Prom
 }
 
 /** JSON body of an inject() response, typed by the caller. */
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the body type it expects
 export function json<T>(response: { body: string }): T {
   return JSON.parse(response.body) as T;
 }

@@ -1,0 +1,259 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import type {
+  AddEventsResponse,
+  Batch,
+  BatchSessionsPage,
+  RegisterSessionResponse,
+  ReleaseResponse,
+  SessionWithEvents,
+} from '../../src/schemas/records.js';
+import { id, makeEvents, makeSession, scratchDir } from '../support/factories.js';
+import { runCliProcess, startService, type CliResult, type ServiceProcess } from '../support/service-process.js';
+
+/** Flags every command takes, from the configuration; two of them are enough to show the list is there. */
+const CONFIG_FLAGS = ['--database-url', '--late-event-grace-seconds', '--help'];
+
+const OWN_FLAGS: Readonly<Record<string, readonly string[]>> = {
+  serve: [],
+  migrate: [],
+  release: ['--release-id'],
+  batches: ['--json', '--limit'],
+  export: ['--batch-id', '--output'],
+};
+
+/** A scratch directory per test, all removed at the end. */
+const scratches: { cleanup: () => void }[] = [];
+function freshDir(): string {
+  const scratch = scratchDir();
+  scratches.push(scratch);
+  return scratch.dir;
+}
+
+function explain(result: CliResult): string {
+  return `exit ${result.code} (signal ${result.signal})\n--- stdout ---\n${result.stdout}\n--- stderr ---\n${result.stderr}`;
+}
+
+function jsonLines<T>(text: string): T[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as T);
+}
+
+async function postJson<T>(service: ServiceProcess, path: string, body: unknown): Promise<T> {
+  const response = await fetch(`${service.baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `POST ${path}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+async function getJson<T>(service: ServiceProcess, path: string): Promise<T> {
+  const response = await fetch(`${service.baseUrl}${path}`);
+  const text = await response.text();
+  assert.equal(response.status, 200, `GET ${path}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+// Generous: every command is a new Node process compiling TypeScript on the fly, on a possibly busy machine.
+describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
+  const services: ServiceProcess[] = [];
+  after(async () => {
+    await Promise.all(services.map((s) => s.kill()));
+    for (const scratch of scratches) scratch.cleanup();
+  });
+
+  it('prints the help of every command with its own and its configuration flags, exit 0', async () => {
+    const dir = freshDir();
+    const results = await Promise.all(
+      Object.keys(OWN_FLAGS).map(async (name) => ({ name, result: await runCliProcess(dir, [name, '--help']) })),
+    );
+    for (const { name, result } of results) {
+      assert.equal(result.code, 0, `${name} --help: ${explain(result)}`);
+      assert.match(result.stdout, new RegExp(`^clickstream ${name}: `), `${name} --help: ${result.stdout}`);
+      for (const flag of [...(OWN_FLAGS[name] ?? []), ...CONFIG_FLAGS]) {
+        assert.ok(result.stdout.includes(flag), `${name} --help should list ${flag}:\n${result.stdout}`);
+      }
+      assert.ok(
+        result.stdout.includes('CLICKSTREAM_LATE_EVENT_GRACE_SECONDS'),
+        `${name} --help should name the variables`,
+      );
+    }
+    const overview = await runCliProcess(dir, ['--help']);
+    assert.equal(overview.code, 0, explain(overview));
+    for (const name of Object.keys(OWN_FLAGS)) assert.ok(overview.stdout.includes(name), overview.stdout);
+  });
+
+  it('exits 2 on an unknown command and on a missing required flag', async () => {
+    const dir = freshDir();
+    const [unknown, missing] = await Promise.all([runCliProcess(dir, ['frobnicate']), runCliProcess(dir, ['release'])]);
+    assert.equal(unknown.code, 2, explain(unknown));
+    assert.match(unknown.stderr, /unknown command "frobnicate"/);
+    assert.equal(missing.code, 2, explain(missing));
+    assert.match(missing.stderr, /--release-id is required/);
+  });
+
+  it('exits 2 naming the variable when a configuration value is wrong', async () => {
+    const dir = freshDir();
+    const [fromEnv, fromFlag, serve] = await Promise.all([
+      runCliProcess(dir, ['migrate'], { CLICKSTREAM_PORT: 'abc' }),
+      runCliProcess(dir, ['batches', '--late-event-grace-seconds', 'soon']),
+      runCliProcess(dir, ['serve'], { CLICKSTREAM_PORT: 'abc' }),
+    ]);
+    assert.equal(fromEnv.code, 2, explain(fromEnv));
+    assert.match(fromEnv.stderr, /CLICKSTREAM_PORT/);
+    assert.match(fromEnv.stderr, /abc/);
+    assert.equal(fromFlag.code, 2, explain(fromFlag));
+    assert.match(fromFlag.stderr, /CLICKSTREAM_LATE_EVENT_GRACE_SECONDS/);
+    assert.equal(serve.code, 2, explain(serve));
+    assert.match(serve.stderr, /CLICKSTREAM_PORT/);
+    // The process entry of the service (src/main.ts) refuses it the same way.
+    await assert.rejects(
+      startService(dir, { CLICKSTREAM_PORT: 'abc' }),
+      /exited before listening \(code 2,[\s\S]*CLICKSTREAM_PORT/,
+    );
+  });
+
+  it('migrate applies migration 1 to a new file, then finds it up to date', async () => {
+    const dir = freshDir();
+    const first = await runCliProcess(dir, ['migrate']);
+    assert.equal(first.code, 0, explain(first));
+    assert.match(first.stdout, /applied migrations? 1\b/);
+    const second = await runCliProcess(dir, ['migrate']);
+    assert.equal(second.code, 0, explain(second));
+    assert.match(second.stdout, /up to date/);
+    assert.doesNotMatch(second.stdout, /applied/);
+  });
+
+  it('release with no sessions exits 1 with no_sessions_to_release and creates no batch', async () => {
+    const dir = freshDir();
+    const released = await runCliProcess(dir, ['release', '--release-id', id('release')]);
+    assert.equal(released.code, 1, explain(released));
+    assert.match(released.stderr, /no_sessions_to_release/);
+    assert.equal(released.stdout, '');
+    const batches = await runCliProcess(dir, ['batches', '--json']);
+    assert.equal(batches.code, 0, explain(batches));
+    assert.deepEqual(jsonLines(batches.stdout), []);
+  });
+
+  it('export of an unknown batch exits 1 with batch_not_found', async () => {
+    const dir = freshDir();
+    const exported = await runCliProcess(dir, ['export', '--batch-id', id('batch')]);
+    assert.equal(exported.code, 1, explain(exported));
+    assert.match(exported.stderr, /batch_not_found/);
+    assert.equal(exported.stdout, '');
+  });
+
+  it('releases, lists and exports a batch while the service runs on the same file', async () => {
+    const dir = freshDir();
+    const service = await startService(dir);
+    services.push(service);
+
+    // Three sessions with 1, 3 and 0 events, registered in this order.
+    const plan = [[0], [0, 2, 1], []].map((positions) => {
+      const session = makeSession();
+      return { session, events: makeEvents(session, positions) };
+    });
+    const sessions = plan.map((p) => p.session);
+    let batchId: string | undefined;
+    for (const { session, events } of plan) {
+      const registered = await postJson<RegisterSessionResponse>(service, '/api/v1/clickstream/session', session);
+      batchId ??= registered.batch_id;
+      assert.equal(registered.batch_id, batchId, 'the sessions should share the collecting batch');
+      if (events.events.length > 0) {
+        const added = await postJson<AddEventsResponse>(service, '/api/v1/clickstream/session/events', events);
+        assert.equal(added.stored, events.events.length);
+      }
+    }
+    assert.ok(batchId !== undefined);
+
+    // The CLI releases the batch the running service collects into: the store serialises both processes.
+    const releaseId = id('release');
+    const released = await runCliProcess(dir, [
+      'release',
+      '--release-id',
+      releaseId,
+      '--late-event-grace-seconds',
+      '3600',
+    ]);
+    assert.equal(released.code, 0, explain(released));
+    const [release, ...extra] = jsonLines<ReleaseResponse>(released.stdout);
+    assert.ok(release, explain(released));
+    assert.deepEqual(extra, []);
+    assert.equal(release.batch_id, batchId);
+    assert.equal(release.release_id, releaseId);
+    assert.equal(release.session_count, 3);
+    assert.equal(release.sealed_at - release.released_at, 3600, 'the flag should set the grace period');
+
+    // A retry with the same release id answers the same release, without the flag and through HTTP too.
+    const retried = await runCliProcess(dir, ['release', '--release-id', releaseId]);
+    assert.equal(retried.code, 0, explain(retried));
+    assert.deepEqual(jsonLines<ReleaseResponse>(retried.stdout), [release]);
+    const overHttp = await postJson<ReleaseResponse>(service, '/api/v1/clickstream/internal/batch/release', {
+      release_id: releaseId,
+    });
+    assert.deepEqual(overHttp, release);
+
+    // The running service sees the release: a new session goes to a new collecting batch.
+    const later = await postJson<RegisterSessionResponse>(service, '/api/v1/clickstream/session', makeSession());
+    assert.notEqual(later.batch_id, batchId);
+
+    const listed = await runCliProcess(dir, ['batches', '--json']);
+    assert.equal(listed.code, 0, explain(listed));
+    const batches = jsonLines<Batch>(listed.stdout);
+    const mine = batches.find((b) => b.batch_id === batchId);
+    assert.ok(mine, `batches --json should list ${batchId}:\n${listed.stdout}`);
+    assert.equal(mine.status, 'released');
+    assert.equal(mine.release_id, releaseId);
+    assert.equal(mine.session_count, 3);
+    assert.equal(mine.released_at, release.released_at);
+    assert.equal(mine.sealed_at, release.sealed_at);
+    const collecting = batches.find((b) => b.batch_id === later.batch_id);
+    assert.equal(collecting?.status, 'collecting');
+
+    const exported = await runCliProcess(dir, ['export', '--batch-id', batchId]);
+    assert.equal(exported.code, 0, explain(exported));
+    assert.ok(exported.stdout.endsWith('\n'), 'every line should end with a newline');
+    const lines = jsonLines<SessionWithEvents>(exported.stdout);
+    assert.deepEqual(
+      lines.map((s) => s.session_id),
+      sessions.map((s) => s.session_id),
+      'one line per session, in registration order',
+    );
+    const numbers = lines.map((s) => s.session_number);
+    assert.deepEqual(
+      numbers,
+      [...numbers].sort((a, b) => a - b),
+      'lines should be in session_number order',
+    );
+    for (const [index, line] of lines.entries()) {
+      assert.equal(line.batch_id, batchId);
+      assert.deepEqual(
+        line.events.map((e) => e.event_id).sort(),
+        (plan[index]?.events.events ?? []).map((e) => e.event_id).sort(),
+        `events of ${line.session_id}`,
+      );
+      assert.equal(line.events_truncated, false);
+    }
+
+    // The export holds the same sessions as the HTTP read of the batch.
+    const page = await getJson<BatchSessionsPage>(
+      service,
+      `/api/v1/clickstream/internal/batch/sessions?batch_id=${encodeURIComponent(batchId)}`,
+    );
+    assert.deepEqual(lines, page.sessions);
+
+    // --output writes the same lines to a file.
+    const file = join(dir, 'export.jsonl');
+    const toFile = await runCliProcess(dir, ['export', '--batch-id', batchId, '--output', file]);
+    assert.equal(toFile.code, 0, explain(toFile));
+    assert.equal(toFile.stdout, '');
+    assert.equal(readFileSync(file, 'utf8'), exported.stdout);
+  });
+});
