@@ -1,38 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClickstreamError, type FieldError } from '../../src/domain/errors.js';
+import type { FieldError } from '../../src/domain/errors.js';
 import { DEFAULT_EVENT_TYPE, isSameEvent, toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 import type { IngestRules } from '../../src/domain/session.js';
 import type { AddEventsBody, EventInput } from '../../src/schemas/payloads.js';
 import { id, makeEvent } from '../support/factories.js';
+import { DEFAULT_RULES, fieldErrorsOf, onlyFieldError } from '../support/rules.js';
 
 const NOW = 1_703_400_000;
-const RULES: IngestRules = { limits: DEFAULT_LIMITS, window: { pastSeconds: 86400, futureSeconds: 300 } };
+const RULES = DEFAULT_RULES;
 
 function request(events: EventInput[], session_id = id('session')): AddEventsBody {
   return { session_id, events };
 }
 
 function problemsOf(body: AddEventsBody, rules: IngestRules = RULES): readonly FieldError[] {
-  try {
-    toNewEvents(body, NOW, rules);
-  } catch (error) {
-    assert.ok(error instanceof ClickstreamError, `unexpected error ${String(error)}`);
-    assert.equal(error.code, 'validation_failed');
-    return error.errors;
-  }
-  assert.fail('the events were accepted');
+  return fieldErrorsOf(() => toNewEvents(body, NOW, rules));
 }
 
 function onlyProblem(body: AddEventsBody, path: string, rules: IngestRules = RULES): string {
-  const problems = problemsOf(body, rules);
-  assert.deepEqual(
-    problems.map((p) => p.path),
-    [path],
-    JSON.stringify(problems),
-  );
-  return problems[0]?.message ?? '';
+  return onlyFieldError(() => toNewEvents(body, NOW, rules), path);
 }
 
 function newEvent(overrides: Partial<NewEvent> = {}): NewEvent {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClickstreamError, type FieldError } from '../../src/domain/errors.js';
+import { ClickstreamError } from '../../src/domain/errors.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 import {
   isSameSession,
@@ -11,31 +11,14 @@ import {
 } from '../../src/domain/session.js';
 import type { RegisterSessionBody } from '../../src/schemas/payloads.js';
 import { id, makeSession } from '../support/factories.js';
+import { DEFAULT_RULES, onlyFieldError } from '../support/rules.js';
 
 const NOW = 1_703_400_000;
-const RULES: IngestRules = { limits: DEFAULT_LIMITS, window: { pastSeconds: 86400, futureSeconds: 300 } };
-
-/** The field errors of a registration that must be rejected. */
-function problemsOf(body: RegisterSessionBody, rules: IngestRules = RULES): readonly FieldError[] {
-  try {
-    toNewSession(body, NOW, rules);
-  } catch (error) {
-    assert.ok(error instanceof ClickstreamError, `unexpected error ${String(error)}`);
-    assert.equal(error.code, 'validation_failed');
-    return error.errors;
-  }
-  assert.fail('the registration was accepted');
-}
+const RULES = DEFAULT_RULES;
 
 /** The one problem of a registration, checked to be at `path`. */
 function onlyProblem(body: RegisterSessionBody, path: string, rules: IngestRules = RULES): string {
-  const problems = problemsOf(body, rules);
-  assert.deepEqual(
-    problems.map((p) => p.path),
-    [path],
-    JSON.stringify(problems),
-  );
-  return problems[0]?.message ?? '';
+  return onlyFieldError(() => toNewSession(body, NOW, rules), path);
 }
 
 function stored(session: NewSession): SessionRecord {

@@ -1,25 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Problem } from '../../src/schemas/records.js';
 import { makeSession } from '../support/factories.js';
-import { json, startTestApp, type TestApp } from '../support/test-app.js';
+import { assertProblem, json, startTestApp, type TestApp } from '../support/test-app.js';
 
 const SESSION_URL = '/api/v1/clickstream/session';
-
-function assertProblem(
-  response: { statusCode: number; headers: Record<string, unknown>; body: string },
-  status: number,
-  code: string,
-): Problem {
-  assert.equal(response.statusCode, status, response.body);
-  assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
-  const problem = json<Problem>(response);
-  assert.equal(problem.code, code);
-  assert.equal(problem.status, status);
-  assert.ok(response.headers['x-request-id']);
-  assert.equal(problem.request_id, response.headers['x-request-id']);
-  return problem;
-}
 
 describe('error envelope and transport limits', () => {
   let t: TestApp;

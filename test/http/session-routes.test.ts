@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Problem, SessionWithEvents } from '../../src/schemas/records.js';
+import type { SessionWithEvents } from '../../src/schemas/records.js';
 import { id, makeEvent, makeEvents, makeSession } from '../support/factories.js';
-import { json, startTestApp, type TestApp } from '../support/test-app.js';
+import { assertProblem, json, startTestApp, type TestApp } from '../support/test-app.js';
 
 const BASE = '/api/v1/clickstream';
 
@@ -19,22 +19,6 @@ describe('client routes', () => {
     t.app.inject({ method: 'POST', url: `${BASE}${url}`, payload: payload as object, headers });
   const getSession = (sessionId: string) =>
     t.app.inject({ method: 'GET', url: `${BASE}/session`, query: { session_id: sessionId } });
-
-  function assertProblem(
-    response: { statusCode: number; headers: Record<string, unknown>; body: string },
-    status: number,
-    code: string,
-  ): Problem {
-    assert.equal(response.statusCode, status, response.body);
-    assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
-    const problem = json<Problem>(response);
-    assert.equal(problem.status, status);
-    assert.equal(problem.code, code);
-    assert.equal(problem.type, `urn:clickstream:problem:${code}`);
-    assert.equal(typeof problem.title, 'string');
-    assert.equal(problem.request_id, response.headers['x-request-id']);
-    return problem;
-  }
 
   describe('POST /session', () => {
     it('registers a session and answers with its batch and number', async () => {

@@ -7,17 +7,17 @@ import { after, before, describe, it } from 'node:test';
 import { ClickstreamError } from '../../src/domain/errors.js';
 import { isSameEvent, toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { toNewSession, type NewSession } from '../../src/domain/session.js';
-import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import type { RegisterSessionBody } from '../../src/schemas/payloads.js';
 import { id, makeEvent, makeSession, nowSeconds } from '../support/factories.js';
+import { DEFAULT_RULES } from '../support/rules.js';
 
 export interface OpenedTestStore {
   readonly store: ClickstreamStore;
   readonly cleanup: () => Promise<void>;
 }
 
-const RULES = { limits: DEFAULT_LIMITS, window: { pastSeconds: 86400, futureSeconds: 300 } };
+const RULES = DEFAULT_RULES;
 const GRACE = 600;
 
 function newSession(now: number, overrides: Partial<RegisterSessionBody> = {}): NewSession {

@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import type { Config } from '../../src/config/config.js';
+import type { Problem } from '../../src/schemas/records.js';
 import type { App } from '../../src/http/app-types.js';
 import { buildApp } from '../../src/http/app.js';
 import { createStore } from '../../src/storage/create-store.js';
@@ -47,4 +49,25 @@ export async function startTestApp(variables: Record<string, string> = {}): Prom
 // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- the caller names the body type it expects
 export function json<T>(response: { body: string }): T {
   return JSON.parse(response.body) as T;
+}
+
+/**
+ * Checks that a response is the problem+json of `status` and `code`, with the request id of its header,
+ * and returns the problem.
+ */
+export function assertProblem(
+  response: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+): Problem {
+  assert.equal(response.statusCode, status, response.body);
+  assert.match(String(response.headers['content-type']), /^application\/problem\+json/);
+  const problem = json<Problem>(response);
+  assert.equal(problem.status, status);
+  assert.equal(problem.code, code);
+  assert.equal(problem.type, `urn:clickstream:problem:${code}`);
+  assert.equal(typeof problem.title, 'string');
+  assert.ok(response.headers['x-request-id']);
+  assert.equal(problem.request_id, response.headers['x-request-id']);
+  return problem;
 }
