@@ -19,18 +19,21 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
   const batchId = parsed.options['batch-id'];
   if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
   const outputPath = parsed.options.output;
-  const out = typeof outputPath === 'string' ? createWriteStream(outputPath) : stdout;
   const config = parsed.config();
   let count = 0;
   await withStore(config, async (store) => {
-    for await (const session of batchService(store, config).exportBatch(batchId)) {
+    const batches = batchService(store, config);
+    // Checked before the output file is created, so an unknown batch leaves no empty file behind.
+    await batches.getBatch(batchId);
+    const out = typeof outputPath === 'string' ? createWriteStream(outputPath) : stdout;
+    for await (const session of batches.exportBatch(batchId)) {
       if (!out.write(`${JSON.stringify(session)}\n`)) await once(out, 'drain');
       count++;
     }
+    if (out !== stdout) {
+      out.end();
+      await once(out, 'finish');
+    }
   });
-  if (out !== stdout) {
-    out.end();
-    await once(out, 'finish');
-  }
   return count;
 }

@@ -60,10 +60,14 @@ const oneOf =
 const text = (raw: string): Parsed =>
   raw.trim() === '' ? { ok: false, message: 'must not be empty' } : { ok: true, value: raw.trim() };
 
-const databaseUrl = (raw: string): Parsed =>
-  /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(raw.trim())
-    ? { ok: true, value: raw.trim() }
+const databaseUrl = (raw: string): Parsed => {
+  const url = raw.trim();
+  if (url === 'sqlite:')
+    return { ok: false, message: 'needs a file path after sqlite: (e.g. sqlite:./data/clickstream.db)' };
+  return /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(url)
+    ? { ok: true, value: url }
     : { ok: false, message: `must start with sqlite: or postgres://, got "${raw}"` };
+};
 
 const keyList = (raw: string): Parsed => {
   const keys = raw

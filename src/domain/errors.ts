@@ -6,7 +6,6 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'payload_too_large',
   'not_found',
-  'method_not_allowed',
   'session_not_found',
   'batch_not_found',
   'session_conflict',
@@ -36,8 +35,9 @@ export class ClickstreamError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly errors: readonly FieldError[] = [],
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ClickstreamError';
   }
 }

@@ -1,10 +1,9 @@
-import type { AddEventsBody } from '../schemas/payloads.js';
+import type { AddEventsBody, EventInput } from '../schemas/payloads.js';
 import type { StoredEvent } from '../schemas/records.js';
-import { validationFailed } from './errors.js';
+import { type FieldError, validationFailed } from './errors.js';
 import { sameJson } from './json.js';
 import type { IngestRules } from './session.js';
-import { timestampProblem } from './time.js';
-import { Problems } from './validation.js';
+import { isRecord, metaOf, Problems } from './validation.js';
 
 export const DEFAULT_EVENT_TYPE = 'click';
 
@@ -18,54 +17,83 @@ export type NewEvent = Omit<StoredEvent, 'position'> & {
 export type EventRecord = StoredEvent & { readonly created_at_given: boolean };
 
 /**
- * Checks an events request against every rule and returns the events to store, `item_info` folded into
- * `meta`, and repeats of one event within the request collapsed (they count as duplicates). Throws one
- * `validation_failed` error listing every problem.
+ * Every rule an events request breaks beyond its JSON shape (limits, time window, one event_id with two
+ * contents). Safe on any value, so that the HTTP layer can report these together with shape errors.
+ */
+export function eventsProblems(body: unknown, now: number, rules: IngestRules): FieldError[] {
+  const problems = new Problems(rules.limits);
+  if (!isRecord(body)) return problems.list;
+  problems.checkId('session_id', body.session_id);
+  if (!Array.isArray(body.events)) return problems.list;
+  problems.checkCount('events', body.events.length, 'maxEventsPerRequest');
+  const firstSeen = new Map<string, { index: number; input: Record<string, unknown> }>();
+  body.events.forEach((input: unknown, index) => {
+    if (!isRecord(input)) return;
+    const path = `events[${index}]`;
+    const validId = problems.checkId(`${path}.event_id`, input.event_id);
+    problems.checkId(`${path}.object_id`, input.object_id);
+    problems.checkId(`${path}.event_type`, input.event_type);
+    problems.checkTimestamp(`${path}.created_at`, input.created_at, now, rules.window);
+    problems.checkMeta(path, input);
+    if (!validId || typeof input.event_id !== 'string') return;
+    const earlier = firstSeen.get(input.event_id);
+    if (earlier === undefined) firstSeen.set(input.event_id, { index, input });
+    else if (!sameContent(earlier.input, input)) {
+      problems.add(`${path}.event_id`, `repeats events[${earlier.index}].event_id with different content`);
+    }
+  });
+  return problems.list;
+}
+
+/** Same event content for two raw inputs of one request; created_at is compared where both gave one. */
+function sameContent(a: Record<string, unknown>, b: Record<string, unknown>): boolean {
+  const given = (x: Record<string, unknown>) => x.created_at !== undefined && x.created_at !== null;
+  if (given(a) && given(b) && a.created_at !== b.created_at) return false;
+  return (
+    a.object_id === b.object_id &&
+    (a.event_type ?? DEFAULT_EVENT_TYPE) === (b.event_type ?? DEFAULT_EVENT_TYPE) &&
+    sameJson(a.meta ?? a.item_info ?? null, b.meta ?? b.item_info ?? null)
+  );
+}
+
+/**
+ * Checks an events request against every rule and returns the events to store: `item_info` folded into
+ * `meta`, nulls read as absent, and repeats of one event within the request collapsed (they count as
+ * duplicates; a client timestamp given by any repeat is kept). Throws one `validation_failed` error
+ * listing every problem.
  */
 export function toNewEvents(
   body: AddEventsBody,
   now: number,
   rules: IngestRules,
 ): { events: NewEvent[]; repeatedInRequest: number } {
-  const { limits } = rules;
-  const problems = new Problems();
-  problems.checkId('session_id', body.session_id, limits);
-  problems.checkCount('events', body.events.length, 'maxEventsPerRequest', limits);
+  const problems = eventsProblems(body, now, rules);
+  if (problems.length > 0) throw validationFailed(problems);
+  const byId = new Map<string, NewEvent>();
+  for (const input of body.events) {
+    const event = toNewEvent(input, now);
+    const earlier = byId.get(event.event_id);
+    if (!earlier || (!earlier.created_at_given && event.created_at_given)) byId.set(event.event_id, event);
+  }
+  return { events: [...byId.values()], repeatedInRequest: body.events.length - byId.size };
+}
 
-  const byId = new Map<string, { index: number; event: NewEvent }>();
-  let repeatedInRequest = 0;
-  body.events.forEach((input, index) => {
-    const path = `events[${index}]`;
-    problems.checkId(`${path}.event_id`, input.event_id, limits);
-    problems.checkId(`${path}.object_id`, input.object_id, limits);
-    if (input.event_type !== undefined) problems.checkId(`${path}.event_type`, input.event_type, limits);
-    if (input.created_at !== undefined) {
-      const problem = timestampProblem(input.created_at, now, rules.window);
-      if (problem !== null) problems.add(`${path}.created_at`, problem);
-    }
-    const meta = problems.pickMeta(path, input, limits);
-    const event: NewEvent = {
-      event_id: input.event_id,
-      object_id: input.object_id,
-      event_type: input.event_type ?? DEFAULT_EVENT_TYPE,
-      created_at: input.created_at ?? now,
-      created_at_given: input.created_at !== undefined,
-      meta,
-    };
-    const earlier = byId.get(input.event_id);
-    if (earlier === undefined) byId.set(input.event_id, { index, event });
-    else if (isSameEvent(earlier.event, event)) repeatedInRequest++;
-    else problems.add(`${path}.event_id`, `repeats events[${earlier.index}].event_id with different content`);
-  });
-
-  if (problems.list.length > 0) throw validationFailed(problems.list);
-  return { events: [...byId.values()].map((entry) => entry.event), repeatedInRequest };
+function toNewEvent(input: EventInput, now: number): NewEvent {
+  const createdAtGiven = input.created_at !== undefined && input.created_at !== null;
+  return {
+    event_id: input.event_id,
+    object_id: input.object_id,
+    event_type: input.event_type ?? DEFAULT_EVENT_TYPE,
+    created_at: input.created_at ?? now,
+    created_at_given: createdAtGiven,
+    meta: metaOf(input),
+  };
 }
 
 /**
  * Whether a re-sent event is the one already stored. `created_at` is compared only where both gave one.
  */
-export function isSameEvent(stored: Omit<EventRecord, 'position'>, incoming: NewEvent): boolean {
+export function isSameEvent(stored: NewEvent, incoming: NewEvent): boolean {
   if (stored.created_at_given && incoming.created_at_given && stored.created_at !== incoming.created_at) return false;
   return (
     stored.object_id === incoming.object_id &&

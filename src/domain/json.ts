@@ -40,3 +40,27 @@ export function findExcessiveNesting(text: string, limit: number): { depth: numb
   }
   return null;
 }
+
+/** A path as users write it: `events[3].meta["odd key"]`. Array indexes may be numbers or digit strings. */
+export function jsonPath(segments: readonly (string | number)[]): string {
+  let path = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number' || /^\d+$/.test(segment)) path += `[${String(segment)}]`;
+    else if (/^[A-Za-z_$][\w$]*$/.test(segment)) path += path === '' ? segment : `.${segment}`;
+    else path += `[${JSON.stringify(segment)}]`;
+  }
+  return path;
+}
+
+/**
+ * Paths of the numbers in a parsed JSON value that are not finite: JSON.parse reads 1e400 as Infinity,
+ * which would be stored and read back as null. Depth is bounded by the body parser's nesting limit.
+ */
+export function nonFiniteNumberPaths(value: unknown, at: (string | number)[] = []): string[] {
+  if (typeof value === 'number') return Number.isFinite(value) ? [] : [jsonPath(at)];
+  if (Array.isArray(value)) return value.flatMap((item, index) => nonFiniteNumberPaths(item, [...at, index]));
+  if (typeof value === 'object' && value !== null) {
+    return Object.entries(value).flatMap(([key, item]) => nonFiniteNumberPaths(item, [...at, key]));
+  }
+  return [];
+}

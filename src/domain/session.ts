@@ -1,10 +1,10 @@
 import type { RegisterSessionBody } from '../schemas/payloads.js';
 import type { StoredSession } from '../schemas/records.js';
-import { validationFailed } from './errors.js';
+import { type FieldError, validationFailed } from './errors.js';
 import { sameJson } from './json.js';
 import type { Limits } from './limits.js';
-import { timestampProblem, type TimeWindow } from './time.js';
-import { Problems } from './validation.js';
+import type { TimeWindow } from './time.js';
+import { isRecord, metaOf, Problems } from './validation.js';
 
 /** A session as the store keeps it, before it is placed in a batch. */
 export type NewSession = Omit<StoredSession, 'batch_id' | 'session_number' | 'is_irrelevant'> & {
@@ -21,54 +21,65 @@ export interface IngestRules {
 }
 
 /**
- * Checks a registration against every rule and returns the session to store, with positions assigned
- * and `item_info` folded into `meta`. Throws one `validation_failed` error listing every problem.
+ * Every rule a registration breaks beyond its JSON shape (limits, time window, unique object ids). Safe on
+ * any value, so that the HTTP layer can report these together with shape errors.
+ */
+export function sessionProblems(body: unknown, now: number, rules: IngestRules): FieldError[] {
+  const problems = new Problems(rules.limits);
+  if (!isRecord(body)) return problems.list;
+  problems.checkId('session_id', body.session_id);
+  if (body.search_query !== '') problems.checkSize('search_query', body.search_query, 'maxSearchMetaBytes');
+  for (const key of ['search_meta', 'payload_filter', 'sort_by'] as const) {
+    problems.checkSize(key, body[key], 'maxSearchMetaBytes');
+  }
+  problems.checkId('user_id', body.user_id);
+  problems.checkTimestamp('created_at', body.created_at, now, rules.window);
+
+  if (!Array.isArray(body.search_results)) return problems.list;
+  problems.checkCount('search_results', body.search_results.length, 'maxResultsPerSession');
+  const firstSeen = new Map<string, number>();
+  body.search_results.forEach((result: unknown, position) => {
+    if (!isRecord(result)) return;
+    const path = `search_results[${position}]`;
+    if (problems.checkId(`${path}.object_id`, result.object_id) && typeof result.object_id === 'string') {
+      const earlier = firstSeen.get(result.object_id);
+      if (earlier === undefined) firstSeen.set(result.object_id, position);
+      else {
+        problems.add(
+          `${path}.object_id`,
+          `repeats search_results[${earlier}].object_id; object_ids must be unique within a session`,
+        );
+      }
+    }
+    problems.checkFinite(`${path}.rank`, result.rank);
+    problems.checkMeta(path, result);
+  });
+  return problems.list;
+}
+
+/**
+ * Checks a registration against every rule and returns the session to store, with positions assigned,
+ * `item_info` folded into `meta` and nulls read as absent. Throws one `validation_failed` error listing
+ * every problem.
  */
 export function toNewSession(body: RegisterSessionBody, now: number, rules: IngestRules): NewSession {
-  const { limits } = rules;
-  const problems = new Problems();
-  problems.checkId('session_id', body.session_id, limits);
-  if (typeof body.search_query !== 'string' || body.search_query.length > 0) {
-    problems.checkSize('search_query', body.search_query, 'maxSearchMetaBytes', limits);
-  }
-  for (const key of ['search_meta', 'payload_filter', 'sort_by'] as const) {
-    if (body[key] !== undefined) problems.checkSize(key, body[key], 'maxSearchMetaBytes', limits);
-  }
-  if (body.user_id !== undefined) problems.checkId('user_id', body.user_id, limits);
-  if (body.created_at !== undefined) {
-    const problem = timestampProblem(body.created_at, now, rules.window);
-    if (problem !== null) problems.add('created_at', problem);
-  }
-
-  problems.checkCount('search_results', body.search_results.length, 'maxResultsPerSession', limits);
-  const firstSeen = new Map<string, number>();
-  const search_results = body.search_results.map((result, position) => {
-    const path = `search_results[${position}]`;
-    problems.checkId(`${path}.object_id`, result.object_id, limits);
-    const earlier = firstSeen.get(result.object_id);
-    if (earlier === undefined) firstSeen.set(result.object_id, position);
-    else
-      problems.add(
-        `${path}.object_id`,
-        `repeats search_results[${earlier}].object_id; object_ids must be unique within a session`,
-      );
-    if (result.rank !== undefined && !Number.isFinite(result.rank))
-      problems.add(`${path}.rank`, 'must be a finite number');
-    const meta = problems.pickMeta(path, result, limits);
-    return { object_id: result.object_id, position, rank: result.rank ?? null, meta };
-  });
-
-  if (problems.list.length > 0) throw validationFailed(problems.list);
+  const problems = sessionProblems(body, now, rules);
+  if (problems.length > 0) throw validationFailed(problems);
   return {
     session_id: body.session_id,
     search_query: body.search_query,
-    search_results,
+    search_results: body.search_results.map((result, position) => ({
+      object_id: result.object_id,
+      position,
+      rank: result.rank ?? null,
+      meta: metaOf(result),
+    })),
     search_meta: body.search_meta ?? null,
     payload_filter: body.payload_filter ?? null,
     sort_by: body.sort_by ?? null,
     user_id: body.user_id ?? null,
     created_at: body.created_at ?? now,
-    created_at_given: body.created_at !== undefined,
+    created_at_given: body.created_at !== undefined && body.created_at !== null,
   };
 }
 

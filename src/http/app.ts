@@ -3,17 +3,25 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
-import { Type } from 'typebox';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { ErrorObject } from 'ajv';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Config } from '../config/config.js';
+import { validationFailed } from '../domain/errors.js';
 import { type Clock, systemClock } from '../domain/time.js';
+import { JsonObject } from '../schemas/json-schemas.js';
 import { BatchService } from '../services/batches.js';
 import { IngestService } from '../services/ingest.js';
 import type { ClickstreamStore } from '../storage/store.js';
 import type { App } from './app-types.js';
 import { registerJsonBodyParser } from './json-body.js';
 import { responses } from './schemas.js';
-import { problem, toProblem } from './problem.js';
+import { fieldErrors, mergeFieldErrors, problem, toProblem } from './problem.js';
 import { registerBatchRoutes } from './routes/batch-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
@@ -41,6 +49,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: config.limits.maxBodyBytes,
     // Fastify's own per-request lines are replaced by one debug line per request (onResponse below).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    // Malformed URLs are refused by the router before any hook runs; answer them in the same envelope.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      void reply
+        .status(400)
+        .header('x-request-id', request.id)
+        .type('application/problem+json')
+        .send(problem('bad_request', `the URL is not valid: ${error.message}`, request.id));
+    },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && PLAIN_REQUEST_ID.test(given) ? given : randomUUID();
@@ -50,6 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Bodies are checked strictly (no coercion, nothing removed, every error listed); query strings are
   // text by nature, so their numbers are coerced and their defaults applied.
   const bodyAjv = new Ajv({
+    strictNumbers: true,
     allErrors: true,
     coerceTypes: false,
     removeAdditional: false,
@@ -58,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     allowUnionTypes: true,
   });
   const queryAjv = new Ajv({
+    strictNumbers: true,
     allErrors: true,
     coerceTypes: true,
     removeAdditional: false,
@@ -68,6 +86,25 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
 
   registerJsonBodyParser(app, config.limits);
+  // Bodies are JSON only (for now): text/plain gets 415 instead of Fastify's built-in text parser.
+  app.removeContentTypeParser('text/plain');
+
+  // Schema errors are not answered at once: the route's own rules are checked too, so that one answer
+  // lists every problem of the request (a wrong type in events[1] and a millisecond timestamp in events[3]).
+  app.addHook('onRoute', (route) => {
+    route.attachValidation = true;
+  });
+  app.addHook('preHandler', (request, _reply, done) => {
+    const invalid = request.validationError as (Error & Partial<FastifyError>) | undefined;
+    if (!invalid) {
+      done();
+      return;
+    }
+    const shape = fieldErrors((invalid.validation ?? []) as ErrorObject[], invalid.validationContext);
+    const rules =
+      invalid.validationContext === 'body' ? (request.routeOptions.config.bodyProblems?.(request.body) ?? []) : [];
+    done(validationFailed(mergeFieldErrors(shape, rules)));
+  });
 
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
@@ -94,7 +131,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   app.setErrorHandler((error, request, reply) => {
     const body = toProblem(error, request.id, config.limits.maxBodyBytes);
-    if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (body.status === 503) {
+      void reply.header('retry-after', '1');
+      request.log.warn({ err: error }, 'store unavailable');
+    } else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(body.status).type('application/problem+json').send(body);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -137,7 +177,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       schema: {
         tags: ['operations'],
         summary: 'This OpenAPI 3.1 document',
-        response: responses(Type.Record(Type.String(), Type.Unknown())),
+        response: responses(JsonObject()),
       },
     },
     () => app.swagger(),

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { parse as tolerantParse, type ParseError } from 'jsonc-parser';
 import secureJson from 'secure-json-parse';
-import { ClickstreamError } from '../domain/errors.js';
-import { findExcessiveNesting } from '../domain/json.js';
+import { ClickstreamError, validationFailed } from '../domain/errors.js';
+import { findExcessiveNesting, nonFiniteNumberPaths } from '../domain/json.js';
 import type { Limits } from '../domain/limits.js';
 import { LIMIT_VARIABLES } from '../domain/limits.js';
 
@@ -31,8 +31,9 @@ export function parseJsonBody(text: string, limits: Limits): unknown {
       `JSON nesting deeper than ${limits.maxJsonDepth} levels (${LIMIT_VARIABLES.maxJsonDepth}) at ${locate(text, deep.offset)}`,
     );
   }
+  let value: unknown;
   try {
-    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+    value = secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (/forbidden (prototype|constructor) property/.test(message)) {
@@ -44,7 +45,22 @@ export function parseJsonBody(text: string, limits: Limits): unknown {
     const where = `at ${locate(text, errorOffset(text, message))}`;
     throw new ClickstreamError('invalid_json', `the body is not valid JSON: ${cleanMessage(message)} (${where})`);
   }
+  // Only a number with a large exponent or very many digits can overflow; skip the walk otherwise.
+  if (MAYBE_HUGE_NUMBER.test(text)) {
+    const paths = nonFiniteNumberPaths(value);
+    if (paths.length > 0) {
+      throw validationFailed(
+        paths.map((path) => ({
+          path: path || '(body)',
+          message: 'is a number too large to store (it would read back as null)',
+        })),
+      );
+    }
+  }
+  return value;
 }
+
+const MAYBE_HUGE_NUMBER = /[eE]\+?\d{3}|\d{309}/;
 
 /**
  * Where parsing failed: V8 names the offset for most errors, but not for "Unexpected token"; then a

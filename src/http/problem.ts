@@ -1,6 +1,7 @@
 import type { ErrorObject } from 'ajv';
 import type { FastifyError } from 'fastify';
-import { ClickstreamError, type ErrorCode, type FieldError } from '../domain/errors.js';
+import { ClickstreamError, type ErrorCode, type FieldError, validationFailed } from '../domain/errors.js';
+import { jsonPath } from '../domain/json.js';
 import type { Problem } from '../schemas/records.js';
 
 /** HTTP status and title of every error code. */
@@ -11,7 +12,6 @@ const STATUS: Readonly<Record<ErrorCode, readonly [number, string]>> = {
   unsupported_media_type: [415, 'Unsupported media type'],
   payload_too_large: [413, 'Payload too large'],
   not_found: [404, 'No such route'],
-  method_not_allowed: [405, 'Method not allowed'],
   session_not_found: [404, 'Session not found'],
   batch_not_found: [404, 'Batch not found'],
   session_conflict: [409, 'Session registered with different content'],
@@ -27,10 +27,6 @@ const STATUS: Readonly<Record<ErrorCode, readonly [number, string]>> = {
 
 /** Most field errors listed in one answer; the rest are counted. */
 const MAX_LISTED_ERRORS = 100;
-
-export function statusOf(code: ErrorCode): number {
-  return STATUS[code][0];
-}
 
 export function problem(code: ErrorCode, detail: string, requestId: string, errors?: readonly FieldError[]): Problem {
   const [status, title] = STATUS[code];
@@ -50,13 +46,10 @@ export function toProblem(error: unknown, requestId: string, maxBodyBytes: numbe
   if (error instanceof ClickstreamError) return problem(error.code, error.message, requestId, error.errors);
   const fastifyError = error as Partial<FastifyError>;
   if (fastifyError.validation) {
-    const errors = fieldErrors(fastifyError.validation as ErrorObject[], fastifyError.validationContext);
-    const first = errors[0];
-    const detail =
-      errors.length === 1 && first
-        ? `${first.path}: ${first.message}`
-        : `${errors.length} problems in the request; nothing was stored`;
-    return problem('validation_failed', detail, requestId, errors);
+    const failed = validationFailed(
+      fieldErrors(fastifyError.validation as ErrorObject[], fastifyError.validationContext),
+    );
+    return problem(failed.code, failed.message, requestId, failed.errors);
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -107,17 +100,25 @@ export function fieldErrors(errors: readonly ErrorObject[], context: string | un
   return list;
 }
 
+/** Shape errors and rule errors of one request in one list: shape errors first, each (path, message) once. */
+export function mergeFieldErrors(shape: readonly FieldError[], rules: readonly FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  const merged: FieldError[] = [];
+  for (const error of [...shape, ...rules]) {
+    const key = `${error.path}\u0000${error.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    merged.push(error);
+  }
+  return merged;
+}
+
 function decodePointer(segment: string): string {
   return segment.replaceAll('~1', '/').replaceAll('~0', '~');
 }
 
 function toPath(segments: readonly string[], context: string | undefined): string {
-  let path = '';
-  for (const segment of segments) {
-    if (/^\d+$/.test(segment)) path += `[${segment}]`;
-    else if (/^[A-Za-z_$][\w$]*$/.test(segment)) path += path === '' ? segment : `.${segment}`;
-    else path += `[${JSON.stringify(segment)}]`;
-  }
+  const path = jsonPath(segments);
   if (path !== '') return path;
   return context === 'querystring' ? '(query)' : '(body)';
 }

@@ -5,15 +5,18 @@
  * name the limit and its variable.
  */
 import { Type, type Static } from 'typebox';
-import { PAGE_LIMITS } from '../domain/limits.js';
+import { DEFAULT_LIMITS, PAGE_LIMITS } from '../domain/limits.js';
+import { JsonObject, OrNull } from './json-schemas.js';
 
 const Id = (description: string) =>
-  Type.String({ description: `${description}. 1..256 characters (CLICKSTREAM_MAX_ID_LENGTH), no control characters.` });
+  Type.String({
+    description: `${description}. 1..${DEFAULT_LIMITS.maxIdLength} characters by default (CLICKSTREAM_MAX_ID_LENGTH), no control characters.`,
+  });
 
 const Timestamp = (description: string) =>
   Type.Integer({ description: `${description}. Integer UTC seconds (not milliseconds).`, examples: [1703376873] });
 
-const Meta = (description: string) => Type.Record(Type.String(), Type.Unknown(), { description });
+const Meta = (description: string) => OrNull(JsonObject({ description }));
 
 const SearchQuery = Type.Unsafe<string | Record<string, unknown> | unknown[]>({
   type: ['string', 'object', 'array'],
@@ -23,8 +26,12 @@ const SearchQuery = Type.Unsafe<string | Record<string, unknown> | unknown[]>({
 export const SearchResultInput = Type.Object(
   {
     object_id: Id('Identifier of the result object'),
-    rank: Type.Optional(Type.Number({ description: 'Score or rank given by the search engine.' })),
-    meta: Type.Optional(Meta('Any data about the result (16 KiB serialized, CLICKSTREAM_MAX_META_BYTES).')),
+    rank: Type.Optional(OrNull(Type.Number({ description: 'Score or rank given by the search engine.' }))),
+    meta: Type.Optional(
+      Meta(
+        `Any data about the result (${DEFAULT_LIMITS.maxMetaBytes} bytes serialized by default, CLICKSTREAM_MAX_META_BYTES).`,
+      ),
+    ),
     item_info: Type.Optional(Meta('Alias of meta, as sent by EmbeddingStudio clients.')),
   },
   { additionalProperties: false },
@@ -38,11 +45,15 @@ export const RegisterSessionBody = Type.Object(
       description:
         'Results in the order shown (position = index). May be empty. At most 1000 (CLICKSTREAM_MAX_RESULTS_PER_SESSION); object_ids must be unique.',
     }),
-    search_meta: Type.Optional(Meta('Any data about the search (64 KiB, CLICKSTREAM_MAX_SEARCH_META_BYTES).')),
+    search_meta: Type.Optional(
+      Meta(
+        `Any data about the search (${DEFAULT_LIMITS.maxSearchMetaBytes} bytes by default, CLICKSTREAM_MAX_SEARCH_META_BYTES).`,
+      ),
+    ),
     payload_filter: Type.Optional(Meta('EmbeddingStudio payload filter, stored with the search context.')),
     sort_by: Type.Optional(Meta('EmbeddingStudio sort order, stored with the search context.')),
-    user_id: Type.Optional(Id('Your user identifier')),
-    created_at: Type.Optional(Timestamp('Session start; default: server time')),
+    user_id: Type.Optional(OrNull(Id('Your user identifier'))),
+    created_at: Type.Optional(OrNull(Timestamp('Session start; default: server time'))),
   },
   {
     additionalProperties: false,
@@ -69,9 +80,13 @@ export const EventInput = Type.Object(
   {
     event_id: Id('Event identifier, unique within its session'),
     object_id: Id('The result object the event concerns'),
-    event_type: Type.Optional(Type.String({ description: 'Kind of interaction; default "click".' })),
-    created_at: Type.Optional(Timestamp('When it happened; default: server time')),
-    meta: Type.Optional(Meta('Any data about the event (16 KiB serialized, CLICKSTREAM_MAX_META_BYTES).')),
+    event_type: Type.Optional(OrNull(Type.String({ description: 'Kind of interaction; default "click".' }))),
+    created_at: Type.Optional(OrNull(Timestamp('When it happened; default: server time'))),
+    meta: Type.Optional(
+      Meta(
+        `Any data about the event (${DEFAULT_LIMITS.maxMetaBytes} bytes serialized by default, CLICKSTREAM_MAX_META_BYTES).`,
+      ),
+    ),
     item_info: Type.Optional(Meta('Alias of meta, as sent by EmbeddingStudio clients.')),
   },
   { additionalProperties: false },
@@ -81,7 +96,9 @@ export type EventInput = Static<typeof EventInput>;
 export const AddEventsBody = Type.Object(
   {
     session_id: Id('Id of a registered search session'),
-    events: Type.Array(EventInput, { description: 'At most 1000 per request (CLICKSTREAM_MAX_EVENTS_PER_REQUEST).' }),
+    events: Type.Array(EventInput, {
+      description: `At most ${DEFAULT_LIMITS.maxEventsPerRequest} per request by default (CLICKSTREAM_MAX_EVENTS_PER_REQUEST).`,
+    }),
   },
   {
     additionalProperties: false,

@@ -4,9 +4,9 @@
  */
 import { Type, type Static } from 'typebox';
 import { ERROR_CODES } from '../domain/errors.js';
+import { JsonObject, OrNull } from './json-schemas.js';
 
-const NullableObject = (description: string) =>
-  Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()], { description });
+const NullableObject = (description: string) => OrNull(JsonObject({ description }));
 
 export const StoredSearchResult = Type.Object({
   object_id: Type.String(),
@@ -33,7 +33,7 @@ export const StoredSession = Type.Object({
   batch_id: Type.String(),
   session_number: Type.Integer({ description: 'Registration order within the batch, from 1 (gaps allowed).' }),
   // anyOf rather than a type list: the response serializer needs one branch per JSON type.
-  search_query: Type.Union([Type.String(), Type.Record(Type.String(), Type.Unknown()), Type.Array(Type.Unknown())], {
+  search_query: Type.Union([Type.String(), JsonObject(), Type.Array(Type.Unknown())], {
     description: 'The query as registered: a string or a structured query.',
   }),
   search_results: Type.Array(StoredSearchResult),
@@ -72,6 +72,7 @@ export const MarkIrrelevantResponse = Type.Object({
   session_id: Type.String(),
   is_irrelevant: Type.Literal(true),
 });
+export type MarkIrrelevantResponse = Static<typeof MarkIrrelevantResponse>;
 
 export const BATCH_STATUSES = ['collecting', 'released', 'sealed'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];

@@ -1,9 +1,9 @@
 import { withStatus } from '../domain/batch.js';
-import { ClickstreamError, validationFailed } from '../domain/errors.js';
+import { ClickstreamError, type FieldError, validationFailed } from '../domain/errors.js';
 import type { Limits } from '../domain/limits.js';
 import { PAGE_LIMITS } from '../domain/limits.js';
 import type { Clock } from '../domain/time.js';
-import { Problems } from '../domain/validation.js';
+import { idFieldProblems } from '../domain/validation.js';
 import type { Batch, BatchSessionsPage, ReleaseResponse, SessionWithEvents } from '../schemas/records.js';
 import type { ClickstreamStore } from '../storage/store.js';
 
@@ -25,9 +25,8 @@ export class BatchService {
 
   /** Releases the collecting batch; retries with the same `releaseId` return the same batch. */
   async release(releaseId: string): Promise<ReleaseResponse> {
-    const problems = new Problems();
-    problems.checkId('release_id', releaseId, this.rules.limits);
-    if (problems.list.length > 0) throw validationFailed(problems.list);
+    const problems = this.releaseProblems({ release_id: releaseId });
+    if (problems.length > 0) throw validationFailed(problems);
     const batch = await this.store.releaseBatch(releaseId, this.clock(), this.rules.lateEventGraceSeconds);
     if (batch.release_id === null || batch.released_at === null || batch.sealed_at === null) {
       throw new Error(`store returned batch ${batch.batch_id} as released without its release fields`);
@@ -40,6 +39,9 @@ export class BatchService {
       session_count: batch.session_count,
     };
   }
+
+  /** The rules of a release body beyond its shape, on any value. */
+  readonly releaseProblems = (body: unknown): FieldError[] => idFieldProblems(body, 'release_id', this.rules.limits);
 
   async getBatch(batchId: string): Promise<Batch> {
     const batch = await this.store.getBatch(batchId);

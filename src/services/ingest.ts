@@ -1,10 +1,16 @@
-import { ClickstreamError } from '../domain/errors.js';
+import { ClickstreamError, type FieldError, validationFailed } from '../domain/errors.js';
 import { PAGE_LIMITS } from '../domain/limits.js';
-import { isSameEvent, toNewEvents } from '../domain/event.js';
-import { isSameSession, toNewSession, type IngestRules } from '../domain/session.js';
+import { eventsProblems, isSameEvent, toNewEvents } from '../domain/event.js';
+import { isSameSession, sessionProblems, toNewSession, type IngestRules } from '../domain/session.js';
+import { idFieldProblems } from '../domain/validation.js';
 import type { Clock } from '../domain/time.js';
 import type { AddEventsBody, MarkIrrelevantBody, RegisterSessionBody } from '../schemas/payloads.js';
-import type { AddEventsResponse, RegisterSessionResponse, SessionWithEvents } from '../schemas/records.js';
+import type {
+  AddEventsResponse,
+  MarkIrrelevantResponse,
+  RegisterSessionResponse,
+  SessionWithEvents,
+} from '../schemas/records.js';
 import type { ClickstreamStore } from '../storage/store.js';
 
 /** The client-side use-cases: register searches, add their events, flag them, look at one. */
@@ -43,10 +49,17 @@ export class IngestService {
   }
 
   /** Flags a session as irrelevant (bots, tests); it stays stored and is marked in every read. */
-  async markIrrelevant(body: MarkIrrelevantBody): Promise<{ session_id: string; is_irrelevant: true }> {
+  async markIrrelevant(body: MarkIrrelevantBody): Promise<MarkIrrelevantResponse> {
+    const problems = this.irrelevantProblems(body);
+    if (problems.length > 0) throw validationFailed(problems);
     await this.store.markIrrelevant(body.session_id, this.clock());
     return { session_id: body.session_id, is_irrelevant: true };
   }
+
+  // The rules of each payload beyond its shape, on any value: the HTTP layer lists them with shape errors.
+  readonly sessionProblems = (body: unknown): FieldError[] => sessionProblems(body, this.clock(), this.rules);
+  readonly eventsProblems = (body: unknown): FieldError[] => eventsProblems(body, this.clock(), this.rules);
+  readonly irrelevantProblems = (body: unknown): FieldError[] => idFieldProblems(body, 'session_id', this.rules.limits);
 
   /** One session with its events (up to the per-session page limit), for debugging an integration. */
   async getSession(sessionId: string): Promise<SessionWithEvents> {

@@ -17,6 +17,9 @@ export interface OpenedStore {
 export function createStore(url: string, options: { durability: Durability }): Promise<OpenedStore> {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
+    // better-sqlite3 opens an anonymous temporary database for an empty path: nothing would be kept.
+    if (path.trim() === '')
+      return Promise.reject(new Error('CLICKSTREAM_DATABASE_URL needs a file path after sqlite:'));
     const { store, applied } = SqliteStore.open(path, { durability: options.durability });
     return Promise.resolve({ store, applied, location: `sqlite:${path}` });
   }

@@ -113,6 +113,11 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ CLICKSTREAM_DATABASE_URL: 'sqlite::memory:' }).databaseUrl, 'sqlite::memory:');
   });
 
+  it('refuses sqlite: without a path, which would silently keep nothing', () => {
+    const error = configError({ CLICKSTREAM_DATABASE_URL: 'sqlite:' });
+    assert.match(error.message, /CLICKSTREAM_DATABASE_URL \(--database-url\) needs a file path/);
+  });
+
   it('refuses API keys, which this version does not enforce, without echoing them', () => {
     const error = configError({ CLICKSTREAM_INGEST_KEYS: 'ingest-s3cret' }, { CLICKSTREAM_ADMIN_KEY: 'admin-s3cret' });
     assert.equal(error.problems.length, 2, error.message);

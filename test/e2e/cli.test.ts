@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type {
@@ -148,6 +148,10 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     assert.equal(exported.code, 1, explain(exported));
     assert.match(exported.stderr, /batch_not_found/);
     assert.equal(exported.stdout, '');
+    const output = join(dir, 'unknown.jsonl');
+    const toFile = await runCliProcess(dir, ['export', '--batch-id', id('batch'), '--output', output]);
+    assert.equal(toFile.code, 1, explain(toFile));
+    assert.equal(existsSync(output), false, 'no empty file is left for an unknown batch');
   });
 
   it('releases, lists and exports a batch while the service runs on the same file', async () => {

@@ -22,6 +22,11 @@ describe('error envelope and transport limits', () => {
     assert.match(problem.detail, /GET \/api\/v1\/nothing$/);
   });
 
+  it('answers a malformed URL in the same envelope, with a request id', async () => {
+    const problem = assertProblem(await t.app.inject({ method: 'GET', url: '/%zz' }), 400, 'bad_request');
+    assert.match(problem.detail, /URL is not valid/);
+  });
+
   it('keeps a plain client request id and replaces a hostile one', async () => {
     const kept = await t.app.inject({ method: 'GET', url: '/health', headers: { 'x-request-id': 'trace-123.abc' } });
     assert.equal(kept.headers['x-request-id'], 'trace-123.abc');
@@ -48,6 +53,10 @@ describe('error envelope and transport limits', () => {
     const big = JSON.stringify(makeSession({ search_meta: { blob: 'x'.repeat(t.config.limits.maxBodyBytes) } }));
     const problem = assertProblem(await raw(big), 413, 'payload_too_large');
     assert.match(problem.detail, /CLICKSTREAM_MAX_BODY_BYTES/);
+  });
+
+  it('refuses text/plain with 415 rather than parsing it as a string', async () => {
+    assertProblem(await raw(JSON.stringify(makeSession()), 'text/plain'), 415, 'unsupported_media_type');
   });
 
   it('refuses other content types with 415', async () => {
@@ -92,7 +101,9 @@ describe('internal errors', () => {
       const problem = assertProblem(failed, 500, 'internal_error');
       assert.doesNotMatch(failed.body, /database|sqlite|stack|\.ts/i);
       assert.match(problem.detail, new RegExp(problem.request_id));
-      assertProblem(await t.app.inject({ method: 'GET', url: '/ready' }), 503, 'service_unavailable');
+      const notReady = await t.app.inject({ method: 'GET', url: '/ready' });
+      assertProblem(notReady, 503, 'service_unavailable');
+      assert.equal(notReady.headers['retry-after'], '1');
     } finally {
       await t.close();
     }

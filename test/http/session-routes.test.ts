@@ -179,6 +179,72 @@ describe('client routes', () => {
     });
   });
 
+  describe('EmbeddingStudio clients and unusual JSON', () => {
+    it('reads null in every optional field as absent', async () => {
+      const session = makeSession();
+      const objectId = session.search_results[0]?.object_id ?? '';
+      const payload = {
+        ...session,
+        search_results: [{ object_id: objectId, rank: null, meta: null, item_info: null }],
+        search_meta: null,
+        payload_filter: null,
+        sort_by: null,
+        user_id: null,
+        created_at: null,
+      };
+      assert.equal((await post('/session', payload)).statusCode, 200);
+      assert.equal((await post('/session', payload)).statusCode, 200, 'a retry with nulls is the same session');
+      const events = {
+        session_id: session.session_id,
+        events: [{ event_id: 'e1', object_id: objectId, event_type: null, created_at: null, meta: null }],
+      };
+      assert.deepEqual(json(await post('/session/events', events)), {
+        session_id: session.session_id,
+        stored: 1,
+        duplicates: 0,
+      });
+      const stored = json<SessionWithEvents>(await getSession(session.session_id));
+      assert.deepEqual(stored.search_results, [{ object_id: objectId, position: 0, rank: null, meta: null }]);
+      assert.equal(stored.user_id, null);
+      assert.equal(stored.created_at, t.clock.now);
+      assert.deepEqual(
+        stored.events.map((e) => [e.event_type, e.created_at, e.meta]),
+        [['click', t.clock.now, null]],
+      );
+    });
+
+    it('reads back keys with line breaks and non-ASCII text exactly as sent', async () => {
+      const odd = { 'a\nb': 1, 'x\u2028y': { 'z\r': ['ü', '😀'] }, '': 'empty key' };
+      const session = makeSession({
+        search_query: { 'q\nq': 'multi\nline' },
+        search_meta: odd,
+        search_results: [{ object_id: 'o-1', meta: odd }],
+      });
+      assert.equal((await post('/session', session)).statusCode, 200);
+      await post('/session/events', {
+        session_id: session.session_id,
+        events: [makeEvent({ object_id: 'o-1', meta: odd })],
+      });
+      const stored = json<SessionWithEvents>(await getSession(session.session_id));
+      assert.deepEqual(stored.search_query, { 'q\nq': 'multi\nline' });
+      assert.deepEqual(stored.search_meta, odd);
+      assert.deepEqual(stored.search_results[0]?.meta, odd);
+      assert.deepEqual(stored.events[0]?.meta, odd);
+    });
+
+    it('refuses numbers JSON cannot represent instead of storing them as null', async () => {
+      const body = JSON.stringify(makeSession()).replace('"page":1', '"page":1e400');
+      const response = await t.app.inject({
+        method: 'POST',
+        url: `${BASE}/session`,
+        payload: body,
+        headers: { 'content-type': 'application/json' },
+      });
+      const problem = assertProblem(response, 400, 'validation_failed');
+      assert.match(problem.detail, /search_meta/);
+    });
+  });
+
   describe('POST /session/events', () => {
     it('stores events, counts re-sent ones as duplicates, and places clicks by position', async () => {
       const session = makeSession();
@@ -261,14 +327,14 @@ describe('client routes', () => {
           { ...events.events[3], meta: 'not an object' },
         ],
       };
+      // A shape error (events[3].meta) and rule errors (empty id, milliseconds) are listed together.
       const problem = assertProblem(await post('/session/events', payload), 400, 'validation_failed');
-      assert.deepEqual((problem.errors ?? []).map((e) => e.path).sort(), ['events[3].meta']);
-      const fixedShape = { ...payload, events: payload.events.slice(0, 3) };
-      const rules = assertProblem(await post('/session/events', fixedShape), 400, 'validation_failed');
-      assert.deepEqual(
-        (rules.errors ?? []).map((e) => e.path),
-        ['events[1].object_id', 'events[2].created_at'],
-      );
+      const byPath = new Map((problem.errors ?? []).map((e) => [e.path, e.message]));
+      assert.deepEqual([...byPath.keys()].sort(), ['events[1].object_id', 'events[2].created_at', 'events[3].meta']);
+      assert.equal(byPath.get('events[3].meta'), 'must be an object or a null');
+      assert.equal(byPath.get('events[1].object_id'), 'must not be empty');
+      assert.match(byPath.get('events[2].created_at') ?? '', /looks like milliseconds/);
+      assert.equal(problem.detail, '3 problems in the request; nothing was stored');
       assert.equal(json<SessionWithEvents>(await getSession(session.session_id)).events.length, 0);
     });
 

@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import Database from 'better-sqlite3';
-import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+import { ClickstreamError } from '../../src/domain/errors.js';
 import { toNewSession } from '../../src/domain/session.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { makeSession, scratchDir } from '../support/factories.js';
+import { DEFAULT_RULES } from '../support/rules.js';
 import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('sqlite', () => {
@@ -43,10 +44,7 @@ it('sqlite: a resolved write is committed and visible from another connection', 
   const reader = new Database(path, { readonly: true });
   try {
     const now = Math.floor(Date.now() / 1000);
-    const session = toNewSession(makeSession(), now, {
-      limits: DEFAULT_LIMITS,
-      window: { pastSeconds: 60, futureSeconds: 60 },
-    });
+    const session = toNewSession(makeSession(), now, DEFAULT_RULES);
     await store.registerSession(session, now);
     const row = reader.prepare('SELECT count(*) AS n FROM search_results WHERE session_id = ?').get(session.session_id);
     assert.deepEqual(row, { n: session.search_results.length });
@@ -70,6 +68,30 @@ it('sqlite: durability selects WAL with synchronous NORMAL (process) or FULL (po
       await store.close();
     }
   } finally {
+    cleanup();
+  }
+});
+
+it('sqlite: a write lock held past the busy timeout is service_unavailable, and nothing is written', async () => {
+  const { dir, cleanup } = scratchDir();
+  const path = join(dir, 'store.db');
+  const { store } = SqliteStore.open(path, { durability: 'process', busyTimeoutMs: 20 });
+  const other = new Database(path);
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const session = toNewSession(makeSession(), now, DEFAULT_RULES);
+    other.exec('BEGIN IMMEDIATE');
+    await assert.rejects(store.registerSession(session, now), (error: unknown) => {
+      assert.ok(error instanceof ClickstreamError);
+      assert.equal(error.code, 'service_unavailable');
+      return true;
+    });
+    other.exec('ROLLBACK');
+    assert.equal(await store.getSession(session.session_id, 10), null);
+    assert.equal((await store.registerSession(session, now)).created, true);
+  } finally {
+    other.close();
+    await store.close();
     cleanup();
   }
 });

@@ -12,6 +12,7 @@ export function registerBatchRoutes(app: App, batches: BatchService): void {
   app.post(
     `${INTERNAL_PREFIX}/batch/release`,
     {
+      config: { bodyProblems: batches.releaseProblems },
       schema: {
         tags: ['internal'],
         summary: 'Release the collecting batch',

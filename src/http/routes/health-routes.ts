@@ -1,4 +1,4 @@
-import { ClickstreamError } from '../../domain/errors.js';
+import { checkReady } from '../../services/health.js';
 import type { ClickstreamStore } from '../../storage/store.js';
 import type { App } from '../app-types.js';
 import { responses, Status } from '../schemas.js';
@@ -16,13 +16,8 @@ export function registerHealthRoutes(app: App, store: ClickstreamStore): void {
     {
       schema: { tags: ['operations'], summary: 'The store is reachable', response: responses(Status) },
     },
-    async (request) => {
-      try {
-        await store.ping();
-      } catch (error) {
-        request.log.warn({ err: error }, 'store not reachable');
-        throw new ClickstreamError('service_unavailable', 'the store is not reachable');
-      }
+    async () => {
+      await checkReady(store);
       return { status: 'ready' };
     },
   );

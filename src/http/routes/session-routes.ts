@@ -16,6 +16,7 @@ export function registerSessionRoutes(app: App, ingest: IngestService): void {
   app.post(
     `${CLIENT_PREFIX}/session`,
     {
+      config: { bodyProblems: ingest.sessionProblems },
       schema: {
         tags: ['client'],
         summary: 'Register a search session',
@@ -44,6 +45,7 @@ export function registerSessionRoutes(app: App, ingest: IngestService): void {
   app.post(
     `${CLIENT_PREFIX}/session/events`,
     {
+      config: { bodyProblems: ingest.eventsProblems },
       schema: {
         tags: ['client'],
         summary: 'Add events to a registered session',
@@ -59,6 +61,7 @@ export function registerSessionRoutes(app: App, ingest: IngestService): void {
   app.post(
     `${CLIENT_PREFIX}/session/irrelevant`,
     {
+      config: { bodyProblems: ingest.irrelevantProblems },
       schema: {
         tags: ['client'],
         summary: 'Flag a session as irrelevant (bots, tests)',

@@ -425,12 +425,16 @@ function migrate(db: Database.Database): number[] {
 
 /**
  * Runs synchronous database work behind the async contract: a throw becomes a rejection, as callers of
- * an async interface expect.
+ * an async interface expect, and a lock timeout becomes `service_unavailable`.
  */
 function settle<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {
+    // Another process (a CLI beside the server) held the write lock past the busy timeout: retryable.
+    if (error instanceof Database.SqliteError && (error.code === 'SQLITE_BUSY' || error.code === 'SQLITE_LOCKED')) {
+      return Promise.reject(new ClickstreamError('service_unavailable', 'the store is busy; retry shortly'));
+    }
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
 }
