@@ -3,7 +3,7 @@ import type { StoredEvent } from '../schemas/records.js';
 import { type FieldError, validationFailed } from './errors.js';
 import { sameJson } from './json.js';
 import type { IngestRules } from './session.js';
-import { isRecord, metaOf, Problems } from './validation.js';
+import { isRecord, metaOf, Problems, splitOutsideWindow } from './validation.js';
 
 export const DEFAULT_EVENT_TYPE = 'click';
 
@@ -21,10 +21,14 @@ export type EventRecord = StoredEvent & { readonly created_at_given: boolean };
  * contents). Safe on any value, so that the HTTP layer can report these together with shape errors.
  */
 export function eventsProblems(body: unknown, now: number, rules: IngestRules): FieldError[] {
+  return checkEvents(body, now, rules).list;
+}
+
+function checkEvents(body: unknown, now: number, rules: IngestRules): Problems {
   const problems = new Problems(rules.limits);
-  if (!isRecord(body)) return problems.list;
+  if (!isRecord(body)) return problems;
   problems.checkId('session_id', body.session_id);
-  if (!Array.isArray(body.events)) return problems.list;
+  if (!Array.isArray(body.events)) return problems;
   problems.checkCount('events', body.events.length, 'maxEventsPerRequest');
   const firstSeen = new Map<string, { index: number; input: Record<string, unknown> }>();
   body.events.forEach((input: unknown, index) => {
@@ -42,7 +46,7 @@ export function eventsProblems(body: unknown, now: number, rules: IngestRules): 
       problems.add(`${path}.event_id`, `repeats events[${earlier.index}].event_id with different content`);
     }
   });
-  return problems.list;
+  return problems;
 }
 
 /** Same event content for two raw inputs of one request; created_at is compared where both gave one. */
@@ -56,26 +60,48 @@ function sameContent(a: Record<string, unknown>, b: Record<string, unknown>): bo
   );
 }
 
+/** Events ready to store, from {@link toNewEvents}. */
+export interface NewEvents {
+  readonly events: NewEvent[];
+  /** Repeats of an event within the request, collapsed; they count as duplicates. */
+  readonly repeatedInRequest: number;
+}
+
 /**
  * Checks an events request against every rule and returns the events to store: `item_info` folded into
- * `meta`, nulls read as absent, and repeats of one event within the request collapsed (they count as
- * duplicates; a client timestamp given by any repeat is kept). Throws one `validation_failed` error
- * listing every problem.
+ * `meta`, nulls read as absent, and repeats of one event within the request collapsed (a client
+ * timestamp given by any repeat is kept). Throws one `validation_failed` error listing every problem.
  */
-export function toNewEvents(
+export function toNewEvents(body: AddEventsBody, now: number, rules: IngestRules): NewEvents {
+  const { outsideWindow, ...checked } = toRetriableEvents(body, now, rules);
+  if (outsideWindow.length > 0) throw validationFailed(outsideWindow.map((late) => late.problem));
+  return checked;
+}
+
+/**
+ * {@link toNewEvents}, except that events whose timestamp is outside the time window are returned in
+ * `outsideWindow` instead of thrown: the caller accepts them only as re-sends of stored events.
+ */
+export function toRetriableEvents(
   body: AddEventsBody,
   now: number,
   rules: IngestRules,
-): { events: NewEvent[]; repeatedInRequest: number } {
-  const problems = eventsProblems(body, now, rules);
-  if (problems.length > 0) throw validationFailed(problems);
+): NewEvents & { outsideWindow: { problem: FieldError; event: NewEvent }[] } {
+  const checked = checkEvents(body, now, rules);
+  const { outsideWindow, others } = splitOutsideWindow(checked);
+  if (others.length > 0) throw validationFailed(checked.list);
+  const late = outsideWindow.map((problem) => {
+    const input = body.events[Number(/^events\[(\d+)\]/.exec(problem.path)?.[1])];
+    if (!input) throw new Error(`no event at ${problem.path}`);
+    return { problem, event: toNewEvent(input, now) };
+  });
   const byId = new Map<string, NewEvent>();
   for (const input of body.events) {
     const event = toNewEvent(input, now);
     const earlier = byId.get(event.event_id);
     if (!earlier || (!earlier.created_at_given && event.created_at_given)) byId.set(event.event_id, event);
   }
-  return { events: [...byId.values()], repeatedInRequest: body.events.length - byId.size };
+  return { events: [...byId.values()], repeatedInRequest: body.events.length - byId.size, outsideWindow: late };
 }
 
 function toNewEvent(input: EventInput, now: number): NewEvent {

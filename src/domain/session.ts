@@ -4,7 +4,7 @@ import { type FieldError, validationFailed } from './errors.js';
 import { sameJson } from './json.js';
 import type { Limits } from './limits.js';
 import type { TimeWindow } from './time.js';
-import { isRecord, metaOf, Problems } from './validation.js';
+import { isRecord, metaOf, Problems, splitOutsideWindow } from './validation.js';
 
 /** A session as the store keeps it, before it is placed in a batch. */
 export type NewSession = Omit<StoredSession, 'batch_id' | 'session_number' | 'is_irrelevant'> & {
@@ -25,8 +25,12 @@ export interface IngestRules {
  * any value, so that the HTTP layer can report these together with shape errors.
  */
 export function sessionProblems(body: unknown, now: number, rules: IngestRules): FieldError[] {
+  return checkSession(body, now, rules).list;
+}
+
+function checkSession(body: unknown, now: number, rules: IngestRules): Problems {
   const problems = new Problems(rules.limits);
-  if (!isRecord(body)) return problems.list;
+  if (!isRecord(body)) return problems;
   problems.checkId('session_id', body.session_id);
   if (body.search_query !== '') problems.checkSize('search_query', body.search_query, 'maxSearchMetaBytes');
   for (const key of ['search_meta', 'payload_filter', 'sort_by'] as const) {
@@ -35,7 +39,7 @@ export function sessionProblems(body: unknown, now: number, rules: IngestRules):
   problems.checkId('user_id', body.user_id);
   problems.checkTimestamp('created_at', body.created_at, now, rules.window);
 
-  if (!Array.isArray(body.search_results)) return problems.list;
+  if (!Array.isArray(body.search_results)) return problems;
   problems.checkCount('search_results', body.search_results.length, 'maxResultsPerSession');
   const firstSeen = new Map<string, number>();
   body.search_results.forEach((result: unknown, position) => {
@@ -54,7 +58,7 @@ export function sessionProblems(body: unknown, now: number, rules: IngestRules):
     problems.checkFinite(`${path}.rank`, result.rank);
     problems.checkMeta(path, result);
   });
-  return problems.list;
+  return problems;
 }
 
 /**
@@ -63,8 +67,27 @@ export function sessionProblems(body: unknown, now: number, rules: IngestRules):
  * every problem.
  */
 export function toNewSession(body: RegisterSessionBody, now: number, rules: IngestRules): NewSession {
-  const problems = sessionProblems(body, now, rules);
-  if (problems.length > 0) throw validationFailed(problems);
+  const { session, outsideWindow } = toRetriableSession(body, now, rules);
+  if (outsideWindow.length > 0) throw validationFailed(outsideWindow);
+  return session;
+}
+
+/**
+ * {@link toNewSession}, except that a `created_at` outside the time window is returned in `outsideWindow`
+ * instead of thrown: the caller accepts it only as a retry of the stored session.
+ */
+export function toRetriableSession(
+  body: RegisterSessionBody,
+  now: number,
+  rules: IngestRules,
+): { session: NewSession; outsideWindow: FieldError[] } {
+  const checked = checkSession(body, now, rules);
+  const { outsideWindow, others } = splitOutsideWindow(checked);
+  if (others.length > 0) throw validationFailed(checked.list);
+  return { session: normalizeSession(body, now), outsideWindow };
+}
+
+function normalizeSession(body: RegisterSessionBody, now: number): NewSession {
   return {
     session_id: body.session_id,
     search_query: body.search_query,

@@ -18,6 +18,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  */
 export class Problems {
   readonly list: FieldError[] = [];
+  /** Paths whose only problem is a timestamp outside the window: a retry of stored data may have them. */
+  readonly outsideWindow = new Set<string>();
 
   constructor(private readonly limits: Limits) {}
 
@@ -62,7 +64,9 @@ export class Problems {
   checkTimestamp(path: string, value: unknown, now: number, window: TimeWindow): void {
     if (typeof value !== 'number' || !Number.isInteger(value)) return;
     const problem = timestampProblem(value, now, window);
-    if (problem !== null) this.add(path, problem);
+    if (problem === null) return;
+    this.add(path, problem);
+    this.outsideWindow.add(path);
   }
 
   /** A finite number, where JSON's 1e400 would otherwise be stored as Infinity and read back as null. */
@@ -85,6 +89,20 @@ function codePoints(text: string): number {
   // for...of walks a string by code point: a surrogate pair is one step.
   for (const _ of text) count++;
   return count;
+}
+
+/**
+ * Splits checked problems: those that only say a timestamp is outside the time window, and the rest.
+ * Idempotent retries of stored data are answered as before even when their timestamps have since aged
+ * out of the window; only new data must be inside it.
+ */
+export function splitOutsideWindow(problems: Problems): { outsideWindow: FieldError[]; others: FieldError[] } {
+  const outsideWindow: FieldError[] = [];
+  const others: FieldError[] = [];
+  for (const problem of problems.list) {
+    (problems.outsideWindow.has(problem.path) ? outsideWindow : others).push(problem);
+  }
+  return { outsideWindow, others };
 }
 
 /** The meta of an item, taken from `meta` or its alias `item_info`; null when neither is given. */

@@ -1,7 +1,13 @@
 import { ClickstreamError, type FieldError, validationFailed } from '../domain/errors.js';
 import { PAGE_LIMITS } from '../domain/limits.js';
-import { eventsProblems, isSameEvent, toNewEvents } from '../domain/event.js';
-import { isSameSession, sessionProblems, toNewSession, type IngestRules } from '../domain/session.js';
+import { eventsProblems, isSameEvent, toRetriableEvents } from '../domain/event.js';
+import {
+  isSameSession,
+  sessionProblems,
+  toRetriableSession,
+  type IngestRules,
+  type SessionRecord,
+} from '../domain/session.js';
 import { idFieldProblems } from '../domain/validation.js';
 import type { Clock } from '../domain/time.js';
 import type { AddEventsBody, MarkIrrelevantBody, RegisterSessionBody } from '../schemas/payloads.js';
@@ -24,7 +30,13 @@ export class IngestService {
   /** Registers a search session; a re-registration with the same content answers as the first one did. */
   async registerSession(body: RegisterSessionBody): Promise<RegisterSessionResponse> {
     const now = this.clock();
-    const incoming = toNewSession(body, now, this.rules);
+    const { session: incoming, outsideWindow } = toRetriableSession(body, now, this.rules);
+    if (outsideWindow.length > 0) {
+      // Only a retry of the stored session may carry a created_at that has aged out of the window.
+      const stored = await this.store.findSession(incoming.session_id);
+      if (!stored || !isSameSession(stored, incoming)) throw validationFailed(outsideWindow);
+      return registered(stored);
+    }
     const { created, session } = await this.store.registerSession(incoming, now);
     if (!created && !isSameSession(session, incoming)) {
       throw new ClickstreamError(
@@ -32,18 +44,24 @@ export class IngestService {
         `session ${JSON.stringify(body.session_id)} is registered already with different content; a new search needs a new session_id`,
       );
     }
-    return {
-      session_id: session.session_id,
-      batch_id: session.batch_id,
-      session_number: session.session_number,
-      created_at: session.created_at,
-    };
+    return registered(session);
   }
 
   /** Adds events to a registered session, all or nothing. */
   async addEvents(body: AddEventsBody): Promise<AddEventsResponse> {
     const now = this.clock();
-    const { events, repeatedInRequest } = toNewEvents(body, now, this.rules);
+    const { events, repeatedInRequest, outsideWindow } = toRetriableEvents(body, now, this.rules);
+    if (outsideWindow.length > 0) {
+      // Events whose created_at has aged out of the window are accepted only as re-sends of stored events
+      // (then they count as duplicates below).
+      const ids = outsideWindow.map((late) => late.event.event_id);
+      const stored = new Map((await this.store.findEvents(body.session_id, ids)).map((e) => [e.event_id, e]));
+      const refused = outsideWindow.filter((late) => {
+        const twin = stored.get(late.event.event_id);
+        return !twin || !isSameEvent(twin, late.event);
+      });
+      if (refused.length > 0) throw validationFailed(refused.map((late) => late.problem));
+    }
     const result = await this.store.addEvents(body.session_id, events, now, isSameEvent);
     return { session_id: body.session_id, stored: result.stored, duplicates: result.duplicates + repeatedInRequest };
   }
@@ -68,4 +86,13 @@ export class IngestService {
       throw new ClickstreamError('session_not_found', `session ${JSON.stringify(sessionId)} is not registered`);
     return session;
   }
+}
+
+function registered(session: SessionRecord): RegisterSessionResponse {
+  return {
+    session_id: session.session_id,
+    batch_id: session.batch_id,
+    session_number: session.session_number,
+    created_at: session.created_at,
+  };
 }

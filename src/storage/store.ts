@@ -48,6 +48,12 @@ export interface ClickstreamStore {
    */
   markIrrelevant(sessionId: string, now: number): Promise<void>;
 
+  /** A stored session as idempotency comparison needs it, or null. */
+  findSession(sessionId: string): Promise<SessionRecord | null>;
+
+  /** The stored events of a session among `eventIds` (in no particular order); unknown ids are left out. */
+  findEvents(sessionId: string, eventIds: readonly string[]): Promise<NewEvent[]>;
+
   /** One session with up to `eventsLimit` events, or null. */
   getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null>;
 

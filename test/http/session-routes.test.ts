@@ -141,6 +141,38 @@ describe('client routes', () => {
       assert.match(byPath.get('search_results[2].object_id') ?? '', /repeats search_results\[0\]/);
     });
 
+    it('answers a retry as the first time even after its created_at has left the window', async () => {
+      const past = t.config.timeWindowPastSeconds;
+      const session = makeSession({ created_at: t.clock.now - past + 10 });
+      const first = await post('/session', session);
+      const objectId = session.search_results[0]?.object_id ?? '';
+      const events = {
+        session_id: session.session_id,
+        events: [makeEvent({ object_id: objectId, created_at: t.clock.now - past + 10 })],
+      };
+      assert.deepEqual(json(await post('/session/events', events)), {
+        session_id: session.session_id,
+        stored: 1,
+        duplicates: 0,
+      });
+      t.clock.advance(60);
+      const retry = await post('/session', session);
+      assert.equal(retry.statusCode, 200, retry.body);
+      assert.equal(retry.body, first.body);
+      assert.deepEqual(json(await post('/session/events', events)), {
+        session_id: session.session_id,
+        stored: 0,
+        duplicates: 1,
+      });
+      // New data with such a timestamp is still refused, and so is a changed session.
+      const late = { ...events, events: [{ ...events.events[0], event_id: id('event') }] };
+      assertProblem(await post('/session/events', late), 400, 'validation_failed');
+      const changed = { ...session, search_query: 'changed' };
+      assertProblem(await post('/session', changed), 400, 'validation_failed');
+      assertProblem(await post('/session', { ...session, session_id: id('session') }), 400, 'validation_failed');
+      assert.equal(json<SessionWithEvents>(await getSession(session.session_id)).events.length, 1);
+    });
+
     it('accepts the edges of the time window and refuses beyond them', async () => {
       const { timeWindowPastSeconds: past, timeWindowFutureSeconds: future } = t.config;
       for (const created_at of [t.clock.now - past, t.clock.now + future]) {

@@ -176,6 +176,21 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       await store.releaseBatch(id('release'), tick(), GRACE);
     });
 
+    it('finds stored sessions and events for idempotency checks', async () => {
+      const now = tick();
+      const session = newSession(now, { created_at: now - 5 });
+      const { session: registered } = await store.registerSession(session, now);
+      assert.deepEqual(await store.findSession(session.session_id), registered);
+      assert.equal(await store.findSession(id('unknown')), null);
+      const objectId = session.search_results[0]?.object_id ?? '';
+      const events = newEvents(session.session_id, [objectId, objectId], now);
+      await store.addEvents(session.session_id, events, now, isSameEvent);
+      const wanted = [events[1]?.event_id ?? '', id('unknown-event')];
+      assert.deepEqual(await store.findEvents(session.session_id, wanted), [events[1]]);
+      assert.deepEqual(await store.findEvents(id('unknown'), wanted), []);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
     it('refuses events and flags for an unknown session', async () => {
       const now = tick();
       const unknown = id('no-such-session');

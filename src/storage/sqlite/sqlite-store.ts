@@ -134,8 +134,7 @@ export class SqliteStore implements ClickstreamStore {
     const s = this.statements;
     const run = this.db.transaction(() => {
       const existing = s.sessionById.get(session.session_id);
-      if (existing)
-        return { created: false, session: toSession(existing, s.resultsOf.all(session.session_id).map(toResult)) };
+      if (existing) return { created: false, session: this.withResults(existing) };
       let slot = s.nextNumber.get();
       if (!slot) {
         const batchId = newBatchId(now);
@@ -235,6 +234,26 @@ export class SqliteStore implements ClickstreamStore {
         `session ${JSON.stringify(sessionId)} belongs to a batch sealed at ${state.sealed_at}; it takes no more writes`,
       );
     }
+  }
+
+  findSession(sessionId: string): Promise<SessionRecord | null> {
+    return settle(() => {
+      const row = this.statements.sessionById.get(sessionId);
+      return row ? this.withResults(row) : null;
+    });
+  }
+
+  private withResults(row: SessionRow): SessionRecord {
+    return toSession(row, this.statements.resultsOf.all(row.session_id).map(toResult));
+  }
+
+  findEvents(sessionId: string, eventIds: readonly string[]): Promise<NewEvent[]> {
+    return settle(() =>
+      this.statements.eventsByIds.all(sessionId, JSON.stringify(eventIds)).map((row) => {
+        const { position: _position, ...event } = toEvent(row);
+        return event;
+      }),
+    );
   }
 
   getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
@@ -370,6 +389,9 @@ function prepareStatements(db: Database.Database) {
          received_at)
        VALUES (@session_id, @event_id, @object_id, @event_type, @position, @created_at, @created_at_given, @meta,
          @received_at)`,
+    ),
+    eventsByIds: db.prepare<[string, string], EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND event_id IN (SELECT value FROM json_each(?))`,
     ),
     markIrrelevant: db.prepare<[string]>('UPDATE sessions SET is_irrelevant = 1 WHERE session_id = ?'),
     eventsOfMany: db.prepare<[string, number], EventRow & { rn: number }>(
