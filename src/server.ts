@@ -48,6 +48,7 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
         },
       );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  // `on`, not `once`: a second Ctrl-C while requests finish must not kill the process half-way.
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
