@@ -1,4 +1,5 @@
 import type { Durability } from '../config/config.js';
+import { PostgresStore } from './postgres/postgres-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { ClickstreamStore } from './store.js';
 
@@ -14,17 +15,28 @@ export interface OpenedStore {
  * Opens the store named by a `CLICKSTREAM_DATABASE_URL` and brings its schema up to date.
  * `sqlite:<path>` is a file (relative to the working directory); `sqlite::memory:` a private in-memory store.
  */
-export function createStore(url: string, options: { durability: Durability }): Promise<OpenedStore> {
+export async function createStore(url: string, options: { durability: Durability }): Promise<OpenedStore> {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     // better-sqlite3 opens an anonymous temporary database for an empty path: nothing would be kept.
-    if (path.trim() === '')
-      return Promise.reject(new Error('CLICKSTREAM_DATABASE_URL needs a file path after sqlite:'));
+    if (path.trim() === '') throw new Error('CLICKSTREAM_DATABASE_URL needs a file path after sqlite:');
     const { store, applied } = SqliteStore.open(path, { durability: options.durability });
-    return Promise.resolve({ store, applied, location: `sqlite:${path}` });
+    return { store, applied, location: `sqlite:${path}` };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    return Promise.reject(new Error('PostgreSQL is not supported by this version yet; use a sqlite: URL'));
+    const { store, applied } = await PostgresStore.open(url);
+    return { store, applied, location: redactPassword(url) };
   }
-  return Promise.reject(new Error(`CLICKSTREAM_DATABASE_URL must start with sqlite: or postgres://`));
+  throw new Error('CLICKSTREAM_DATABASE_URL must start with sqlite: or postgres://');
+}
+
+/** The URL without its password, for logs. */
+function redactPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return 'postgres://(unparsable url)';
+  }
 }

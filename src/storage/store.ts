@@ -85,7 +85,7 @@ export interface ClickstreamStore {
   /** Resolves when the store can serve requests; rejects otherwise. */
   ping(): Promise<void>;
 
-  /** Releases connections and files. The store is unusable afterwards. */
+  /** Releases connections and files; calling it again does nothing. The store is unusable afterwards. */
   close(): Promise<void>;
 }
 

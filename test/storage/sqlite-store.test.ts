@@ -7,19 +7,6 @@ import { toNewSession } from '../../src/domain/session.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { makeSession, scratchDir } from '../support/factories.js';
 import { DEFAULT_RULES } from '../support/rules.js';
-import { describeStoreContract } from './store-contract.js';
-
-describeStoreContract('sqlite', () => {
-  const { dir, cleanup } = scratchDir();
-  const { store } = SqliteStore.open(join(dir, 'store.db'), { durability: 'process' });
-  return Promise.resolve({
-    store,
-    cleanup: async () => {
-      await store.close();
-      cleanup();
-    },
-  });
-});
 
 it('sqlite: applies migrations once and keeps the file consistent', async () => {
   const { dir, cleanup } = scratchDir();

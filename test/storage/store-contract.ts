@@ -60,6 +60,13 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       assert.equal(store.capabilities.backend, backend);
     });
 
+    it('starts with exactly one batch, collecting and empty', async () => {
+      const batches = await store.listBatches(1000);
+      assert.equal(batches.length, 1);
+      assert.equal(batches[0]?.released_at, null);
+      assert.equal(batches[0]?.session_count, 0);
+    });
+
     it('releasing an empty store creates nothing', async () => {
       const before = await store.listBatches(1000);
       await rejectsWith(store.releaseBatch(id('release'), tick(), GRACE), 'no_sessions_to_release');
@@ -300,9 +307,10 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       const older = await store.releaseBatch(id('release'), tick(), GRACE);
       await store.registerSession(newSession(now), tick());
       const newer = await store.releaseBatch(id('release'), tick(), GRACE);
-      const listed = await store.listBatches(2);
+      const listed = await store.listBatches(3);
+      assert.equal(listed[0]?.released_at, null, 'the collecting batch comes first');
       assert.deepEqual(
-        listed.map((b) => b.batch_id),
+        listed.slice(1).map((b) => b.batch_id),
         [newer.batch_id, older.batch_id],
       );
       assert.equal(await store.getBatch(id('no-such-batch')), null);

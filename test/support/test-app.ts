@@ -5,6 +5,7 @@ import type { App } from '../../src/http/app-types.js';
 import { buildApp } from '../../src/http/app.js';
 import { createStore } from '../../src/storage/create-store.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
+import { createTestDatabase, type Backend } from './backends.js';
 import { nowSeconds, scratchDir, testConfig } from './factories.js';
 
 /** A clock the test moves by hand (UTC seconds). */
@@ -24,11 +25,33 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real app on a real store in a scratch directory, with a clock the test controls. */
-export async function startTestApp(variables: Record<string, string> = {}): Promise<TestApp> {
-  const { dir, cleanup } = scratchDir();
-  const config = testConfig(dir, variables);
+/** A fresh store of `backend` (a scratch SQLite file, or a PostgreSQL database of its own). */
+export async function openTestStore(
+  backend: Backend,
+  variables: Record<string, string> = {},
+): Promise<{ store: ClickstreamStore; config: Config; url: string; cleanup: () => Promise<void> }> {
+  const { dir, cleanup: removeDir } = scratchDir();
+  const database = backend === 'postgres' ? await createTestDatabase() : undefined;
+  const config = testConfig(dir, database ? { ...variables, CLICKSTREAM_DATABASE_URL: database.url } : variables);
   const { store } = await createStore(config.databaseUrl, { durability: config.durability });
+  return {
+    store,
+    config,
+    url: config.databaseUrl,
+    cleanup: async () => {
+      await store.close();
+      await database?.drop();
+      removeDir();
+    },
+  };
+}
+
+/** The real app on a real store of `backend`, with a clock the test controls. */
+export async function startTestApp(
+  backend: Backend = 'sqlite',
+  variables: Record<string, string> = {},
+): Promise<TestApp> {
+  const { store, config, cleanup } = await openTestStore(backend, variables);
   const clock = new TestClock();
   const app = await buildApp({ store, config, clock: clock.read });
   await app.ready();
@@ -39,8 +62,7 @@ export async function startTestApp(variables: Record<string, string> = {}): Prom
     config,
     close: async () => {
       await app.close();
-      await store.close();
-      cleanup();
+      await cleanup();
     },
   };
 }

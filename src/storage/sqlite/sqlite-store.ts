@@ -7,6 +7,7 @@ import type { NewEvent } from '../../domain/event.js';
 import type { NewSession, SessionRecord } from '../../domain/session.js';
 import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
 import type { ClickstreamStore, StoreCapabilities } from '../store.js';
+import { assertWritable, eventConflict, groupBy, noSessionsToRelease } from '../store-helpers.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 export interface SqliteOptions {
@@ -135,12 +136,8 @@ export class SqliteStore implements ClickstreamStore {
     const run = this.db.transaction(() => {
       const existing = s.sessionById.get(session.session_id);
       if (existing) return { created: false, session: this.withResults(existing) };
-      let slot = s.nextNumber.get();
-      if (!slot) {
-        const batchId = newBatchId(now);
-        s.insertBatch.run(batchId, now);
-        slot = { batch_id: batchId, session_count: 1 };
-      }
+      const slot = s.nextNumber.get();
+      if (!slot) throw new Error('no collecting batch: the store was not opened through SqliteStore.open');
       s.insertSession.run({
         session_id: session.session_id,
         batch_id: slot.batch_id,
@@ -176,7 +173,7 @@ export class SqliteStore implements ClickstreamStore {
   ): Promise<{ stored: number; duplicates: number }> {
     const s = this.statements;
     const run = this.db.transaction(() => {
-      this.assertWritable(sessionId, now);
+      assertWritable(sessionId, this.statements.sessionState.get(sessionId), now);
       const positions = new Map(s.positionsOf.all(sessionId).map((r) => [r.object_id, r.position]));
       let stored = 0;
       let duplicates = 0;
@@ -185,10 +182,7 @@ export class SqliteStore implements ClickstreamStore {
         if (existing) {
           const { position: _position, ...previous } = toEvent(existing);
           if (!isSame(previous, event)) {
-            throw new ClickstreamError(
-              'event_conflict',
-              `event ${JSON.stringify(event.event_id)} of session ${JSON.stringify(sessionId)} is stored already with different content`,
-            );
+            throw eventConflict(sessionId, event.event_id);
           }
           duplicates++;
           continue;
@@ -215,25 +209,12 @@ export class SqliteStore implements ClickstreamStore {
     const run = this.db.transaction(() => {
       const state = this.statements.sessionState.get(sessionId);
       if (state?.is_irrelevant === 1) return;
-      this.assertWritable(sessionId, now);
+      assertWritable(sessionId, state, now);
       this.statements.markIrrelevant.run(sessionId);
     });
     return settle(() => {
       run.immediate();
     });
-  }
-
-  /** Throws `session_not_found` or `session_closed` unless the session can take writes at `now`. */
-  private assertWritable(sessionId: string, now: number): void {
-    const state = this.statements.sessionState.get(sessionId);
-    if (!state)
-      throw new ClickstreamError('session_not_found', `session ${JSON.stringify(sessionId)} is not registered`);
-    if (state.sealed_at !== null && now >= state.sealed_at) {
-      throw new ClickstreamError(
-        'session_closed',
-        `session ${JSON.stringify(sessionId)} belongs to a batch sealed at ${state.sealed_at}; it takes no more writes`,
-      );
-    }
   }
 
   findSession(sessionId: string): Promise<SessionRecord | null> {
@@ -270,10 +251,11 @@ export class SqliteStore implements ClickstreamStore {
       if (previous) return previous;
       const collecting = s.collecting.get();
       if (!collecting || collecting.session_count === 0) {
-        throw new ClickstreamError('no_sessions_to_release', 'no session was registered since the last release');
+        throw noSessionsToRelease();
       }
       const released = s.release.get(now, now + graceSeconds, releaseId, collecting.seq);
       if (!released) throw new Error('the collecting batch vanished inside a write transaction');
+      s.insertBatch.run(newBatchId(now), now);
       return released;
     });
     return settle(() => run.immediate());
@@ -363,7 +345,7 @@ function prepareStatements(db: Database.Database) {
       'UPDATE batches SET session_count = session_count + 1 WHERE released_at IS NULL RETURNING batch_id, session_count',
     ),
     insertBatch: db.prepare<[string, number]>(
-      'INSERT INTO batches (batch_id, created_at, session_count) VALUES (?, ?, 1)',
+      'INSERT INTO batches (batch_id, created_at, session_count) VALUES (?, ?, 0)',
     ),
     insertSession: db.prepare(
       `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
@@ -440,6 +422,12 @@ function migrate(db: Database.Database): number[] {
       );
       applied.push(migration.version);
     }
+    // A batch is always collecting: created here once, then by each release.
+    const now = Math.floor(Date.now() / 1000);
+    db.prepare<[string, number]>(
+      `INSERT INTO batches (batch_id, created_at, session_count)
+       SELECT ?, ?, 0 WHERE NOT EXISTS (SELECT 1 FROM batches WHERE released_at IS NULL)`,
+    ).run(newBatchId(now), now);
     return applied;
   });
   return run.immediate();
@@ -459,15 +447,4 @@ function settle<T>(work: () => T): Promise<T> {
     }
     return Promise.reject(error instanceof Error ? error : new Error(String(error)));
   }
-}
-
-function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }

@@ -1,0 +1,72 @@
+import type { Migration } from '../sqlite/migrations.js';
+
+/**
+ * Versioned schema of the PostgreSQL store, laid out for Citus: `sessions`, `search_results` and `events`
+ * are keyed by `session_id` (their distribution column; every write of a request touches one session),
+ * `batches` is a small reference table. Registration never writes `batches`: a session's number comes from
+ * a sequence, relative to its batch's `number_base`. Append only: a released migration is never edited.
+ */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'sessions, results, events and batches',
+    sql: `
+      CREATE SEQUENCE session_numbers AS bigint;
+
+      CREATE TABLE batches (
+        seq           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        batch_id      text NOT NULL UNIQUE,
+        release_id    text UNIQUE,
+        created_at    bigint NOT NULL,
+        released_at   bigint,
+        sealed_at     bigint,
+        -- session_number = nextval('session_numbers') - number_base: read at registration, never written.
+        number_base   bigint NOT NULL,
+        -- Frozen at release; counted while collecting.
+        session_count bigint,
+        CHECK ((released_at IS NULL) = (release_id IS NULL))
+      );
+      -- Exactly one collecting batch at a time.
+      CREATE UNIQUE INDEX batches_one_collecting ON batches ((released_at IS NULL)) WHERE released_at IS NULL;
+
+      CREATE TABLE sessions (
+        session_id       text PRIMARY KEY,
+        batch_id         text NOT NULL REFERENCES batches (batch_id),
+        session_number   bigint NOT NULL,
+        search_query     json NOT NULL,
+        search_meta      json,
+        payload_filter   json,
+        sort_by          json,
+        user_id          text,
+        created_at       bigint NOT NULL,
+        created_at_given boolean NOT NULL,
+        registered_at    bigint NOT NULL,
+        is_irrelevant    boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX sessions_by_batch ON sessions (batch_id, session_number);
+
+      CREATE TABLE search_results (
+        session_id text NOT NULL REFERENCES sessions (session_id),
+        position   integer NOT NULL,
+        object_id  text NOT NULL,
+        rank       double precision,
+        meta       json,
+        PRIMARY KEY (session_id, position)
+      );
+
+      CREATE TABLE events (
+        session_id       text NOT NULL REFERENCES sessions (session_id),
+        event_id         text NOT NULL,
+        arrival          bigserial,
+        object_id        text NOT NULL,
+        event_type       text NOT NULL,
+        position         integer,
+        created_at       bigint NOT NULL,
+        created_at_given boolean NOT NULL,
+        meta             json,
+        received_at      bigint NOT NULL,
+        PRIMARY KEY (session_id, event_id)
+      );
+    `,
+  },
+];

@@ -1,0 +1,488 @@
+import pg from 'pg';
+import { newBatchId, type BatchRecord } from '../../domain/batch.js';
+import { ClickstreamError } from '../../domain/errors.js';
+import type { NewEvent } from '../../domain/event.js';
+import type { NewSession, SessionRecord } from '../../domain/session.js';
+import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
+import type { ClickstreamStore, StoreCapabilities } from '../store.js';
+import { assertWritable, eventConflict, groupBy, noSessionsToRelease } from '../store-helpers.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+
+export interface PostgresOptions {
+  /** Connections of this process; several processes (API replicas) may share one database. */
+  readonly maxConnections?: number;
+  /** How long a request waits for a connection before it is answered 503. */
+  readonly connectionTimeoutMs?: number;
+}
+
+// Advisory lock classes (first key); the second key is a hash of the schema, so that stores in different
+// schemas of one database do not contend.
+const RELEASE_LOCK = 0x636c6b31;
+const MIGRATION_LOCK = 0x636c6b32;
+
+// bigint (int8) columns hold seconds and counters, far below 2^53: read them as numbers, not strings.
+// (Process-wide, and meant to be: this process's only PostgreSQL client is this store.)
+pg.types.setTypeParser(pg.types.builtins.INT8, Number);
+
+// PostgreSQL error classes that mean "the database is not there right now": retry later.
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0)/;
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
+
+function isUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATE.test(code) || UNAVAILABLE_NODE_CODES.has(code))) return true;
+  return /Connection terminated|timeout exceeded when trying to connect|not queryable|Connection ended/i.test(
+    error.message,
+  );
+}
+
+function unavailable(error: unknown): ClickstreamError {
+  return new ClickstreamError('service_unavailable', 'the database is not reachable; retry shortly', [], {
+    cause: error,
+  });
+}
+
+interface SessionRow {
+  session_id: string;
+  batch_id: string;
+  session_number: number;
+  search_query: SessionRecord['search_query'];
+  search_meta: Record<string, unknown> | null;
+  payload_filter: Record<string, unknown> | null;
+  sort_by: Record<string, unknown> | null;
+  user_id: string | null;
+  created_at: number;
+  created_at_given: boolean;
+  is_irrelevant: boolean;
+}
+
+interface EventRow {
+  session_id: string;
+  event_id: string;
+  object_id: string;
+  event_type: string;
+  position: number | null;
+  created_at: number;
+  created_at_given: boolean;
+  meta: Record<string, unknown> | null;
+}
+
+const SESSION_COLUMNS = `session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
+  user_id, created_at, created_at_given, is_irrelevant`;
+const EVENT_COLUMNS = 'session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta';
+const BATCH_COLUMNS = `b.batch_id, b.release_id, b.created_at, b.released_at, b.sealed_at,
+  COALESCE(b.session_count, (SELECT count(*) FROM sessions s WHERE s.batch_id = b.batch_id)) AS session_count`;
+
+const json = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
+
+function toSession(row: SessionRow, results: StoredSearchResult[]): SessionRecord {
+  return { ...row, search_results: results };
+}
+
+function toEvent(row: EventRow): NewEvent & { position: number | null } {
+  const { session_id: _session, ...event } = row;
+  return event;
+}
+
+/**
+ * PostgreSQL store for several API replicas on one database (and, by its layout, for Citus).
+ *
+ * Batch boundary: a registration holds a shared advisory lock from before it reads the collecting batch
+ * until it commits; a release takes the same lock exclusively. The release therefore waits for every
+ * registration in flight to commit into the old batch, and every registration that starts after it sees
+ * the new batch. That gives "no session registered after a release returned is in the released batch"
+ * without a shared counter row on the ingest path, and makes a release O(1) whatever the batch size
+ * (sessions are never re-stamped). Session ids from a sequence are not used as the boundary: they are
+ * allocated at insert but visible at commit, so a cut at "the highest id I see" could skip a slower
+ * transaction forever.
+ */
+export class PostgresStore implements ClickstreamStore {
+  readonly capabilities: StoreCapabilities = { backend: 'postgres' };
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly lockKey: number,
+  ) {}
+
+  /**
+   * Connects, applies pending migrations (once, also when replicas start together) and makes sure a batch
+   * is collecting. Returns the store and the migration versions this call applied.
+   */
+  static async open(url: string, options: PostgresOptions = {}): Promise<{ store: PostgresStore; applied: number[] }> {
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 3000,
+    });
+    // An idle connection that the server closes (restart, pg_terminate_backend) must not crash the
+    // process; the pool replaces it on the next request.
+    pool.on('error', () => undefined);
+    try {
+      const { rows } = await pool.query<{ key: number }>('SELECT hashtext(current_schema())::int AS key');
+      const lockKey = rows[0]?.key ?? 0;
+      const store = new PostgresStore(pool, lockKey);
+      const applied = await store.migrate();
+      return { store, applied };
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+  }
+
+  private async migrate(): Promise<number[]> {
+    return this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK, this.lockKey]);
+      await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+      const done = new Set(
+        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+      );
+      const applied: number[] = [];
+      for (const migration of POSTGRES_MIGRATIONS) {
+        if (done.has(migration.version)) continue;
+        await client.query(migration.sql);
+        await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
+          migration.version,
+          migration.name,
+          Math.floor(Date.now() / 1000),
+        ]);
+        applied.push(migration.version);
+      }
+      const now = Math.floor(Date.now() / 1000);
+      await client.query(
+        `INSERT INTO batches (batch_id, created_at, number_base)
+         SELECT $1, $2, ${NUMBER_BASE} WHERE NOT EXISTS (SELECT 1 FROM batches WHERE released_at IS NULL)`,
+        [newBatchId(now), now],
+      );
+      return applied;
+    });
+  }
+
+  /** Runs `work` in one transaction; connection failures become `service_unavailable`. */
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw unavailable(error);
+    }
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      if (isUnavailable(error)) {
+        // The connection is gone: the server rolled the transaction back (or the commit's outcome is
+        // unknown, which an idempotent retry resolves). Never reuse this connection.
+        broken = error instanceof Error ? error : new Error(String(error));
+        throw unavailable(error);
+      }
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** One statement outside a transaction; connection failures become `service_unavailable`. */
+  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.pool.query<R>(text, values)).rows;
+    } catch (error) {
+      throw isUnavailable(error) ? unavailable(error) : error;
+    }
+  }
+
+  registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
+    return this.transaction(async (client) => {
+      // Held until commit: a release waits for this registration, or this one sees the release's new batch.
+      await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [RELEASE_LOCK, this.lockKey]);
+      const results = session.search_results;
+      const inserted = await client.query<{ batch_id: string; session_number: number }>(
+        `WITH s AS (
+           INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
+             sort_by, user_id, created_at, created_at_given, registered_at)
+           SELECT $1, b.batch_id, nextval('session_numbers') - b.number_base, $2, $3, $4, $5, $6, $7, $8, $9
+           FROM batches b WHERE b.released_at IS NULL
+           ON CONFLICT (session_id) DO NOTHING
+           RETURNING session_id, batch_id, session_number
+         ), r AS (
+           INSERT INTO search_results (session_id, position, object_id, rank, meta)
+           SELECT s.session_id, u.position, u.object_id, u.rank, u.meta
+           FROM s, unnest($10::int[], $11::text[], $12::float8[], $13::json[]) AS u(position, object_id, rank, meta)
+         )
+         SELECT batch_id, session_number FROM s`,
+        [
+          session.session_id,
+          JSON.stringify(session.search_query),
+          json(session.search_meta),
+          json(session.payload_filter),
+          json(session.sort_by),
+          session.user_id,
+          session.created_at,
+          session.created_at_given,
+          now,
+          results.map((r) => r.position),
+          results.map((r) => r.object_id),
+          results.map((r) => r.rank),
+          results.map((r) => json(r.meta)),
+        ],
+      );
+      const slot = inserted.rows[0];
+      if (slot) {
+        return {
+          created: true,
+          session: { ...session, batch_id: slot.batch_id, session_number: slot.session_number, is_irrelevant: false },
+        };
+      }
+      const existing = await this.loadSession(client, session.session_id);
+      if (!existing) throw new Error(`session ${session.session_id} conflicted but cannot be read`);
+      return { created: false, session: existing };
+    });
+  }
+
+  private async loadSession(client: pg.ClientBase | pg.Pool, sessionId: string): Promise<SessionRecord | null> {
+    const { rows } = await client.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`, [
+      sessionId,
+    ]);
+    const row = rows[0];
+    if (!row) return null;
+    const results = await client.query<StoredSearchResult>(
+      'SELECT object_id, position, rank, meta FROM search_results WHERE session_id = $1 ORDER BY position',
+      [sessionId],
+    );
+    return toSession(row, results.rows);
+  }
+
+  addEvents(
+    sessionId: string,
+    events: readonly NewEvent[],
+    now: number,
+    isSame: (stored: NewEvent, incoming: NewEvent) => boolean,
+  ): Promise<{ stored: number; duplicates: number }> {
+    return this.transaction(async (client) => {
+      const state = await client.query<{ sealed_at: number | null; positions: Record<string, number> | null }>(
+        `SELECT b.sealed_at,
+           (SELECT json_object_agg(r.object_id, r.position) FROM search_results r WHERE r.session_id = s.session_id)
+             AS positions
+         FROM sessions s JOIN batches b ON b.batch_id = s.batch_id WHERE s.session_id = $1`,
+        [sessionId],
+      );
+      const row = state.rows[0];
+      assertWritable(sessionId, row, now);
+      const positions = row?.positions ?? {};
+      const inserted = await client.query<{ event_id: string }>(
+        `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
+           received_at)
+         SELECT $1, u.event_id, u.object_id, u.event_type, u.position, u.created_at, u.created_at_given, u.meta, $2
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::boolean[], $9::json[])
+           WITH ORDINALITY AS u(event_id, object_id, event_type, position, created_at, created_at_given, meta, n)
+         ORDER BY u.n
+         ON CONFLICT (session_id, event_id) DO NOTHING
+         RETURNING event_id`,
+        [
+          sessionId,
+          now,
+          events.map((e) => e.event_id),
+          events.map((e) => e.object_id),
+          events.map((e) => e.event_type),
+          events.map((e) => (Object.hasOwn(positions, e.object_id) ? positions[e.object_id] : null)),
+          events.map((e) => e.created_at),
+          events.map((e) => e.created_at_given),
+          events.map((e) => json(e.meta)),
+        ],
+      );
+      const fresh = new Set(inserted.rows.map((r) => r.event_id));
+      const repeated = events.filter((e) => !fresh.has(e.event_id));
+      if (repeated.length > 0) {
+        const stored = new Map(
+          (
+            await this.selectEvents(
+              client,
+              sessionId,
+              repeated.map((e) => e.event_id),
+            )
+          ).map((e) => [e.event_id, e]),
+        );
+        for (const event of repeated) {
+          const previous = stored.get(event.event_id);
+          if (!previous || !isSame(previous, event)) {
+            throw eventConflict(sessionId, event.event_id);
+          }
+        }
+      }
+      return { stored: fresh.size, duplicates: repeated.length };
+    });
+  }
+
+  private async selectEvents(client: pg.ClientBase | pg.Pool, sessionId: string, eventIds: readonly string[]) {
+    const { rows } = await client.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = $1 AND event_id = ANY($2::text[])`,
+      [sessionId, eventIds],
+    );
+    return rows.map((row) => {
+      const { position: _position, ...event } = toEvent(row);
+      return event;
+    });
+  }
+
+  markIrrelevant(sessionId: string, now: number): Promise<void> {
+    return this.transaction(async (client) => {
+      const { rows } = await client.query<{ sealed_at: number | null; is_irrelevant: boolean }>(
+        `SELECT b.sealed_at, s.is_irrelevant FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
+         WHERE s.session_id = $1 FOR UPDATE OF s`,
+        [sessionId],
+      );
+      const row = rows[0];
+      if (row?.is_irrelevant) return;
+      assertWritable(sessionId, row, now);
+      await client.query('UPDATE sessions SET is_irrelevant = true WHERE session_id = $1', [sessionId]);
+    });
+  }
+
+  async findSession(sessionId: string): Promise<SessionRecord | null> {
+    try {
+      return await this.loadSession(this.pool, sessionId);
+    } catch (error) {
+      throw isUnavailable(error) ? unavailable(error) : error;
+    }
+  }
+
+  async findEvents(sessionId: string, eventIds: readonly string[]): Promise<NewEvent[]> {
+    try {
+      return await this.selectEvents(this.pool, sessionId, eventIds);
+    } catch (error) {
+      throw isUnavailable(error) ? unavailable(error) : error;
+    }
+  }
+
+  async getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
+    const rows = await this.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`, [
+      sessionId,
+    ]);
+    return (await this.withEvents(rows, eventsLimit))[0] ?? null;
+  }
+
+  releaseBatch(releaseId: string, now: number, graceSeconds: number): Promise<BatchRecord> {
+    return this.transaction(async (client) => {
+      // Exclusive: waits for registrations in flight; registrations that start later wait for this commit.
+      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [RELEASE_LOCK, this.lockKey]);
+      const previous = await client.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches b WHERE release_id = $1`, [
+        releaseId,
+      ]);
+      if (previous.rows[0]) return previous.rows[0];
+      const collecting = await client.query<{ batch_id: string; session_count: number }>(
+        `SELECT b.batch_id, (SELECT count(*) FROM sessions s WHERE s.batch_id = b.batch_id) AS session_count
+         FROM batches b WHERE b.released_at IS NULL`,
+      );
+      const current = collecting.rows[0];
+      if (!current || current.session_count === 0) {
+        throw noSessionsToRelease();
+      }
+      const released = await client.query<BatchRecord>(
+        `UPDATE batches b SET released_at = $1, sealed_at = $2, release_id = $3, session_count = $4
+         WHERE batch_id = $5 RETURNING ${BATCH_COLUMNS}`,
+        [now, now + graceSeconds, releaseId, current.session_count, current.batch_id],
+      );
+      await client.query(`INSERT INTO batches (batch_id, created_at, number_base) VALUES ($1, $2, ${NUMBER_BASE})`, [
+        newBatchId(now),
+        now,
+      ]);
+      const batch = released.rows[0];
+      if (!batch) throw new Error('the collecting batch vanished inside the release transaction');
+      return batch;
+    });
+  }
+
+  async getBatch(batchId: string): Promise<BatchRecord | null> {
+    const rows = await this.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches b WHERE batch_id = $1`, [batchId]);
+    return rows[0] ?? null;
+  }
+
+  listBatches(limit: number): Promise<BatchRecord[]> {
+    return this.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches b ORDER BY seq DESC LIMIT $1`, [limit]);
+  }
+
+  async listBatchSessions(
+    batchId: string,
+    afterNumber: number,
+    limit: number,
+    eventsLimit: number | null,
+  ): Promise<SessionWithEvents[]> {
+    const rows = await this.query<SessionRow>(
+      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE batch_id = $1 AND session_number > $2
+       ORDER BY session_number LIMIT $3`,
+      [batchId, afterNumber, limit],
+    );
+    return this.withEvents(rows, eventsLimit);
+  }
+
+  /** Loads results and up to `eventsLimit` events (all when null) of the given sessions. */
+  private async withEvents(rows: SessionRow[], eventsLimit: number | null): Promise<SessionWithEvents[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((r) => r.session_id);
+    const cap = eventsLimit === null ? null : eventsLimit + 1;
+    const [results, events] = await Promise.all([
+      this.query<StoredSearchResult & { session_id: string }>(
+        `SELECT session_id, object_id, position, rank, meta FROM search_results
+         WHERE session_id = ANY($1::text[]) ORDER BY session_id, position`,
+        [ids],
+      ),
+      this.query<EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM (
+           SELECT ${EVENT_COLUMNS},
+             row_number() OVER (PARTITION BY session_id ORDER BY created_at, arrival) AS rn
+           FROM events WHERE session_id = ANY($1::text[])
+         ) e WHERE $2::bigint IS NULL OR rn <= $2 ORDER BY session_id, rn`,
+        [ids, cap],
+      ),
+    ]);
+    const resultsBySession = groupBy(results, (r) => r.session_id);
+    const eventsBySession = groupBy(events, (e) => e.session_id);
+    return rows.map((row) => {
+      const sessionResults = (resultsBySession.get(row.session_id) ?? []).map(
+        ({ session_id: _id, ...result }): StoredSearchResult => result,
+      );
+      const { created_at_given: _given, ...session } = toSession(row, sessionResults);
+      const all = eventsBySession.get(row.session_id) ?? [];
+      const truncated = eventsLimit !== null && all.length > eventsLimit;
+      return {
+        ...session,
+        events: (truncated ? all.slice(0, eventsLimit) : all).map(publicEvent),
+        events_truncated: truncated,
+      };
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    if (this.pool.ending) return;
+    await this.pool.end();
+  }
+}
+
+// The first session_number of a new batch is 1: the sequence's last value, taken while no registration
+// is in flight (under the exclusive release lock, or at migration).
+const NUMBER_BASE = '(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM session_numbers)';
+
+function publicEvent(row: EventRow): StoredEvent {
+  const { session_id: _session, created_at_given: _given, ...event } = row;
+  return event;
+}
