@@ -64,7 +64,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       const batches = await store.listBatches(1000);
       assert.equal(batches.length, 1);
       assert.equal(batches[0]?.released_at, null);
-      assert.equal(batches[0]?.session_count, 0);
+      assert.equal(batches[0].session_count, 0);
     });
 
     it('releasing an empty store creates nothing', async () => {
