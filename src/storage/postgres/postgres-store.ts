@@ -167,7 +167,20 @@ export class PostgresStore implements ClickstreamStore {
   }
 
   /** Runs `work` in one transaction; connection failures become `service_unavailable`. */
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    }, true);
+  }
+
+  /**
+   * Runs `work` on a pooled connection. Any failure to get a connection, and any connection lost on the
+   * way, becomes `service_unavailable`; a lost connection is discarded, never reused.
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>, inTransaction = false): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -176,10 +189,7 @@ export class PostgresStore implements ClickstreamStore {
     }
     let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await work(client);
     } catch (error) {
       if (isUnavailable(error)) {
         // The connection is gone: the server rolled the transaction back (or the commit's outcome is
@@ -187,10 +197,12 @@ export class PostgresStore implements ClickstreamStore {
         broken = error instanceof Error ? error : new Error(String(error));
         throw unavailable(error);
       }
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+      if (inTransaction) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        }
       }
       throw error;
     } finally {
@@ -199,12 +211,8 @@ export class PostgresStore implements ClickstreamStore {
   }
 
   /** One statement outside a transaction; connection failures become `service_unavailable`. */
-  private async query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-    try {
-      return (await this.pool.query<R>(text, values)).rows;
-    } catch (error) {
-      throw isUnavailable(error) ? unavailable(error) : error;
-    }
+  private query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
+    return this.withClient(async (client) => (await client.query<R>(text, values)).rows);
   }
 
   registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
@@ -255,7 +263,7 @@ export class PostgresStore implements ClickstreamStore {
     });
   }
 
-  private async loadSession(client: pg.ClientBase | pg.Pool, sessionId: string): Promise<SessionRecord | null> {
+  private async loadSession(client: pg.ClientBase, sessionId: string): Promise<SessionRecord | null> {
     const { rows } = await client.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`, [
       sessionId,
     ]);
@@ -329,7 +337,7 @@ export class PostgresStore implements ClickstreamStore {
     });
   }
 
-  private async selectEvents(client: pg.ClientBase | pg.Pool, sessionId: string, eventIds: readonly string[]) {
+  private async selectEvents(client: pg.ClientBase, sessionId: string, eventIds: readonly string[]) {
     const { rows } = await client.query<EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = $1 AND event_id = ANY($2::text[])`,
       [sessionId, eventIds],
@@ -354,20 +362,12 @@ export class PostgresStore implements ClickstreamStore {
     });
   }
 
-  async findSession(sessionId: string): Promise<SessionRecord | null> {
-    try {
-      return await this.loadSession(this.pool, sessionId);
-    } catch (error) {
-      throw isUnavailable(error) ? unavailable(error) : error;
-    }
+  findSession(sessionId: string): Promise<SessionRecord | null> {
+    return this.withClient((client) => this.loadSession(client, sessionId));
   }
 
-  async findEvents(sessionId: string, eventIds: readonly string[]): Promise<NewEvent[]> {
-    try {
-      return await this.selectEvents(this.pool, sessionId, eventIds);
-    } catch (error) {
-      throw isUnavailable(error) ? unavailable(error) : error;
-    }
+  findEvents(sessionId: string, eventIds: readonly string[]): Promise<NewEvent[]> {
+    return this.withClient((client) => this.selectEvents(client, sessionId, eventIds));
   }
 
   async getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
