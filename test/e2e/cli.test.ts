@@ -10,6 +10,7 @@ import type {
   ReleaseResponse,
   SessionWithEvents,
 } from '../../src/schemas/records.js';
+import { createTestDatabase, testBackends } from '../support/backends.js';
 import { id, makeEvents, makeSession, scratchDir } from '../support/factories.js';
 import { runCliProcess, startService, type CliResult, type ServiceProcess } from '../support/service-process.js';
 
@@ -131,6 +132,24 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     assert.doesNotMatch(second.stdout, /applied/);
   });
 
+  if (testBackends().includes('postgres')) {
+    it('migrate brings a new PostgreSQL database up to date once', async () => {
+      const database = await createTestDatabase();
+      try {
+        const dir = freshDir();
+        const env = { CLICKSTREAM_DATABASE_URL: database.url };
+        const first = await runCliProcess(dir, ['migrate'], env);
+        assert.equal(first.code, 0, explain(first));
+        assert.match(first.stdout, /applied migrations? 1\b/);
+        const second = await runCliProcess(dir, ['migrate'], env);
+        assert.equal(second.code, 0, explain(second));
+        assert.match(second.stdout, /up to date/);
+      } finally {
+        await database.drop();
+      }
+    });
+  }
+
   it('release with no sessions exits 1 with no_sessions_to_release and creates no batch', async () => {
     const dir = freshDir();
     const released = await runCliProcess(dir, ['release', '--release-id', id('release')]);
@@ -139,7 +158,12 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     assert.equal(released.stdout, '');
     const batches = await runCliProcess(dir, ['batches', '--json']);
     assert.equal(batches.code, 0, explain(batches));
-    assert.deepEqual(jsonLines(batches.stdout), []);
+    const listed = jsonLines<{ status: string; session_count: number }>(batches.stdout);
+    assert.deepEqual(
+      listed.map((b) => [b.status, b.session_count]),
+      [['collecting', 0]],
+      'only the empty collecting batch exists',
+    );
   });
 
   it('export of an unknown batch exits 1 with batch_not_found', async () => {
