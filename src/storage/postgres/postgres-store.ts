@@ -5,7 +5,15 @@ import type { NewEvent } from '../../domain/event.js';
 import type { NewSession, SessionRecord } from '../../domain/session.js';
 import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
 import type { ClickstreamStore, StoreCapabilities } from '../store.js';
-import { assertWritable, eventConflict, groupBy, noSessionsToRelease } from '../store-helpers.js';
+import {
+  assertWritable,
+  EVENT_COLUMNS,
+  eventConflict,
+  groupBy,
+  noSessionsToRelease,
+  SESSION_COLUMNS,
+  toJson,
+} from '../store-helpers.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 export interface PostgresOptions {
@@ -75,13 +83,8 @@ interface EventRow {
   meta: Record<string, unknown> | null;
 }
 
-const SESSION_COLUMNS = `session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
-  user_id, created_at, created_at_given, is_irrelevant`;
-const EVENT_COLUMNS = 'session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta';
 const BATCH_COLUMNS = `b.batch_id, b.release_id, b.created_at, b.released_at, b.sealed_at,
   COALESCE(b.session_count, (SELECT count(*) FROM sessions s WHERE s.batch_id = b.batch_id)) AS session_count`;
-
-const json = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
 
 function toSession(row: SessionRow, results: StoredSearchResult[]): SessionRecord {
   return { ...row, search_results: results };
@@ -237,9 +240,9 @@ export class PostgresStore implements ClickstreamStore {
         [
           session.session_id,
           JSON.stringify(session.search_query),
-          json(session.search_meta),
-          json(session.payload_filter),
-          json(session.sort_by),
+          toJson(session.search_meta),
+          toJson(session.payload_filter),
+          toJson(session.sort_by),
           session.user_id,
           session.created_at,
           session.created_at_given,
@@ -247,7 +250,7 @@ export class PostgresStore implements ClickstreamStore {
           results.map((r) => r.position),
           results.map((r) => r.object_id),
           results.map((r) => r.rank),
-          results.map((r) => json(r.meta)),
+          results.map((r) => toJson(r.meta)),
         ],
       );
       const slot = inserted.rows[0];
@@ -311,7 +314,7 @@ export class PostgresStore implements ClickstreamStore {
           events.map((e) => (Object.hasOwn(positions, e.object_id) ? positions[e.object_id] : null)),
           events.map((e) => e.created_at),
           events.map((e) => e.created_at_given),
-          events.map((e) => json(e.meta)),
+          events.map((e) => toJson(e.meta)),
         ],
       );
       const fresh = new Set(inserted.rows.map((r) => r.event_id));

@@ -7,7 +7,15 @@ import type { NewEvent } from '../../domain/event.js';
 import type { NewSession, SessionRecord } from '../../domain/session.js';
 import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
 import type { ClickstreamStore, StoreCapabilities } from '../store.js';
-import { assertWritable, eventConflict, groupBy, noSessionsToRelease } from '../store-helpers.js';
+import {
+  assertWritable,
+  EVENT_COLUMNS,
+  eventConflict,
+  groupBy,
+  noSessionsToRelease,
+  SESSION_COLUMNS,
+  toJson,
+} from '../store-helpers.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 export interface SqliteOptions {
@@ -50,12 +58,8 @@ interface EventRow {
   meta: string | null;
 }
 
-const SESSION_COLUMNS = `session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
-  user_id, created_at, created_at_given, is_irrelevant`;
-const EVENT_COLUMNS = 'session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta';
 const BATCH_COLUMNS = 'batch_id, release_id, created_at, released_at, sealed_at, session_count';
 
-const toJson = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
 const fromJsonObject = (text: string | null): Record<string, unknown> | null =>
   text === null ? null : (JSON.parse(text) as Record<string, unknown>);
 
