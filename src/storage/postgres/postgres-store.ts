@@ -102,8 +102,8 @@ function toEvent(row: EventRow): NewEvent & { position: number | null } {
  * until it commits; a release takes the same lock exclusively. The release therefore waits for every
  * registration in flight to commit into the old batch, and every registration that starts after it sees
  * the new batch. That gives "no session registered after a release returned is in the released batch"
- * without a shared counter row on the ingest path, and makes a release O(1) whatever the batch size
- * (sessions are never re-stamped). Session ids from a sequence are not used as the boundary: they are
+ * without a shared counter row on the ingest path. Under the lock a release does O(1) work whatever the
+ * batch size (sessions are never re-stamped); the batch's session count is taken after the commit. Session ids from a sequence are not used as the boundary: they are
  * allocated at insert but visible at commit, so a cut at "the highest id I see" could skip a slower
  * transaction forever.
  */
@@ -380,35 +380,44 @@ export class PostgresStore implements ClickstreamStore {
     return (await this.withEvents(rows, eventsLimit))[0] ?? null;
   }
 
-  releaseBatch(releaseId: string, now: number, graceSeconds: number): Promise<BatchRecord> {
-    return this.transaction(async (client) => {
+  async releaseBatch(releaseId: string, now: number, graceSeconds: number): Promise<BatchRecord> {
+    const outcome = await this.transaction(async (client): Promise<ReleaseOutcome> => {
       // Exclusive: waits for registrations in flight; registrations that start later wait for this commit.
+      // Nothing under this lock depends on the batch's size, so ingestion pauses for milliseconds only.
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [RELEASE_LOCK, this.lockKey]);
       const previous = await client.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches b WHERE release_id = $1`, [
         releaseId,
       ]);
-      if (previous.rows[0]) return previous.rows[0];
-      const collecting = await client.query<{ batch_id: string; session_count: number }>(
-        `SELECT b.batch_id, (SELECT count(*) FROM sessions s WHERE s.batch_id = b.batch_id) AS session_count
+      if (previous.rows[0]) return { kind: 'released before', batch: previous.rows[0] };
+      const collecting = await client.query<{ batch_id: string; empty: boolean }>(
+        `SELECT b.batch_id, NOT EXISTS (SELECT 1 FROM sessions s WHERE s.batch_id = b.batch_id) AS empty
          FROM batches b WHERE b.released_at IS NULL`,
       );
       const current = collecting.rows[0];
-      if (!current || current.session_count === 0) {
-        throw noSessionsToRelease();
-      }
-      const released = await client.query<BatchRecord>(
-        `UPDATE batches b SET released_at = $1, sealed_at = $2, release_id = $3, session_count = $4
-         WHERE batch_id = $5 RETURNING ${BATCH_COLUMNS}`,
-        [now, now + graceSeconds, releaseId, current.session_count, current.batch_id],
-      );
+      if (!current || current.empty) throw noSessionsToRelease();
+      await client.query('UPDATE batches SET released_at = $1, sealed_at = $2, release_id = $3 WHERE batch_id = $4', [
+        now,
+        now + graceSeconds,
+        releaseId,
+        current.batch_id,
+      ]);
       await client.query(`INSERT INTO batches (batch_id, created_at, number_base) VALUES ($1, $2, ${NUMBER_BASE})`, [
         newBatchId(now),
         now,
       ]);
-      const batch = released.rows[0];
-      if (!batch) throw new Error('the collecting batch vanished inside the release transaction');
-      return batch;
+      return { kind: 'closed now', batchId: current.batch_id };
     });
+    if (outcome.kind === 'released before') return outcome.batch;
+    // Counted after the commit, outside the lock: the batch is closed, so the count is final. Until this
+    // is stored (or if the process stops first), reads count the batch live and get the same number.
+    const rows = await this.query<BatchRecord>(
+      `UPDATE batches b SET session_count = (SELECT count(*) FROM sessions s WHERE s.batch_id = b.batch_id)
+       WHERE batch_id = $1 RETURNING ${BATCH_COLUMNS}`,
+      [outcome.batchId],
+    );
+    const batch = rows[0];
+    if (!batch) throw new Error(`released batch ${outcome.batchId} cannot be read`);
+    return batch;
   }
 
   async getBatch(batchId: string): Promise<BatchRecord | null> {
@@ -480,6 +489,9 @@ export class PostgresStore implements ClickstreamStore {
     await this.pool.end();
   }
 }
+
+/** What the release transaction did: found the release done before, or closed the collecting batch. */
+type ReleaseOutcome = { kind: 'released before'; batch: BatchRecord } | { kind: 'closed now'; batchId: string };
 
 // The first session_number of a new batch is 1: the sequence's last value, taken while no registration
 // is in flight (under the exclusive release lock, or at migration).
