@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ClickstreamError } from '../../src/domain/errors.js';
+import { isSameEvent, toNewEvents } from '../../src/domain/event.js';
 import { toNewSession } from '../../src/domain/session.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
-import { makeSession, scratchDir } from '../support/factories.js';
+import { makeEvent, makeSession, scratchDir } from '../support/factories.js';
 import { DEFAULT_RULES } from '../support/rules.js';
 
 it('sqlite: applies migrations once and keeps the file consistent', async () => {
@@ -78,6 +79,43 @@ it('sqlite: a write lock held past the busy timeout is service_unavailable, and 
     assert.equal((await store.registerSession(session, now)).created, true);
   } finally {
     other.close();
+    await store.close();
+    cleanup();
+  }
+});
+
+it('sqlite: concurrent writes share commits; each resolves only once its rows are visible elsewhere', async () => {
+  const { dir, cleanup } = scratchDir();
+  const path = join(dir, 'store.db');
+  const { store } = SqliteStore.open(path, { durability: 'process' });
+  const reader = new Database(path, { readonly: true });
+  const count = reader.prepare<[string], { n: number }>('SELECT count(*) AS n FROM sessions WHERE session_id = ?');
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    const sessions = Array.from({ length: 100 }, () => toNewSession(makeSession(), now, DEFAULT_RULES));
+    const before = store.commitStats();
+    // Issued in one turn of the event loop, like requests a busy server has parsed meanwhile; a write
+    // that fails (unknown session) sits in the middle of them.
+    const unknown = toNewEvents({ session_id: 'no-such-session', events: [makeEvent()] }, now, DEFAULT_RULES);
+    const writes = sessions.map((session) =>
+      store.registerSession(session, now).then((result) => {
+        // Read from another connection the moment this write is acknowledged.
+        assert.deepEqual(count.get(session.session_id), { n: 1 }, 'acknowledged but not visible');
+        return result;
+      }),
+    );
+    const failing = store.addEvents('no-such-session', unknown.events, now, isSameEvent);
+    const results = await Promise.all(writes);
+    await assert.rejects(
+      failing,
+      (error: unknown) => error instanceof ClickstreamError && error.code === 'session_not_found',
+    );
+    assert.ok(results.every((r) => r.created));
+    const after = store.commitStats();
+    assert.equal(after.writes - before.writes, 101);
+    assert.ok(after.commits - before.commits < 5, `101 writes took ${after.commits - before.commits} commits`);
+  } finally {
+    reader.close();
     await store.close();
     cleanup();
   }

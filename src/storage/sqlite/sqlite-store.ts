@@ -110,6 +110,9 @@ function toSession(row: SessionRow, results: StoredSearchResult[]): SessionRecor
 export class SqliteStore implements ClickstreamStore {
   readonly capabilities: StoreCapabilities = { backend: 'sqlite' };
   private readonly statements: Statements;
+  private readonly pending: PendingWrite[] = [];
+  private flushScheduled = false;
+  private readonly counters = { commits: 0, writes: 0 };
 
   private constructor(private readonly db: Database.Database) {
     this.statements = prepareStatements(db);
@@ -133,6 +136,64 @@ export class SqliteStore implements ClickstreamStore {
       db.close();
       throw error;
     }
+  }
+
+  /**
+   * Group commit. Writes that arrive during one turn of the event loop (the requests a busy server has
+   * parsed meanwhile) run in one IMMEDIATE transaction, each inside its own savepoint: a write that throws
+   * is rolled back alone and its neighbours commit. Every promise settles only after the shared COMMIT, so
+   * a request is still answered only once its own rows are durable. One commit per group instead of one
+   * per request is what lets the store keep up with the HTTP layer.
+   */
+  private write<T>(work: Database.Transaction<() => T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => {
+          this.flush();
+        });
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    while (this.pending.length > 0) {
+      const group = this.pending.splice(0, MAX_GROUP);
+      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+      try {
+        this.db
+          .transaction(() => {
+            for (const write of group) {
+              try {
+                // A transaction function called inside a transaction runs in a savepoint.
+                outcomes.push({ ok: true, value: write.work() });
+              } catch (error) {
+                outcomes.push({ ok: false, error });
+              }
+            }
+          })
+          .immediate();
+      } catch (error) {
+        // The group's COMMIT (or BEGIN) failed: nothing of it is stored, and every write says so.
+        const failure = storeFailure(error);
+        for (const write of group) write.reject(failure);
+        continue;
+      }
+      this.counters.commits++;
+      this.counters.writes += group.length;
+      group.forEach((write, index) => {
+        const outcome = outcomes[index];
+        if (outcome?.ok) write.resolve(outcome.value);
+        else write.reject(outcome ? outcome.error : new Error('write outcome missing'));
+      });
+    }
+  }
+
+  /** How many commits carried how many writes since the store was opened (group commit at work). */
+  commitStats(): { commits: number; writes: number } {
+    return { ...this.counters };
   }
 
   registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
@@ -166,7 +227,7 @@ export class SqliteStore implements ClickstreamStore {
       };
       return { created: true, session: stored };
     });
-    return settle(() => run.immediate());
+    return this.write(run);
   }
 
   addEvents(
@@ -206,7 +267,7 @@ export class SqliteStore implements ClickstreamStore {
       }
       return { stored, duplicates };
     });
-    return settle(() => run.immediate());
+    return this.write(run);
   }
 
   markIrrelevant(sessionId: string, now: number): Promise<void> {
@@ -216,9 +277,7 @@ export class SqliteStore implements ClickstreamStore {
       assertWritable(sessionId, state, now);
       this.statements.markIrrelevant.run(sessionId);
     });
-    return settle(() => {
-      run.immediate();
-    });
+    return this.write(run);
   }
 
   findSession(sessionId: string): Promise<SessionRecord | null> {
@@ -262,7 +321,7 @@ export class SqliteStore implements ClickstreamStore {
       s.insertBatch.run(newBatchId(now), now);
       return released;
     });
-    return settle(() => run.immediate());
+    return this.write(run);
   }
 
   getBatch(batchId: string): Promise<BatchRecord | null> {
@@ -330,7 +389,10 @@ export class SqliteStore implements ClickstreamStore {
   }
 
   close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    if (this.db.open) {
+      this.flush();
+      this.db.close();
+    }
     return Promise.resolve();
   }
 }
@@ -445,10 +507,23 @@ function settle<T>(work: () => T): Promise<T> {
   try {
     return Promise.resolve(work());
   } catch (error) {
-    // Another process (a CLI beside the server) held the write lock past the busy timeout: retryable.
-    if (error instanceof Database.SqliteError && (error.code === 'SQLITE_BUSY' || error.code === 'SQLITE_LOCKED')) {
-      return Promise.reject(new ClickstreamError('service_unavailable', 'the store is busy; retry shortly'));
-    }
-    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    return Promise.reject(storeFailure(error));
   }
+}
+
+/** A lock held by another process (a CLI beside the server) past the busy timeout is retryable: 503. */
+function storeFailure(error: unknown): Error {
+  if (error instanceof Database.SqliteError && (error.code === 'SQLITE_BUSY' || error.code === 'SQLITE_LOCKED')) {
+    return new ClickstreamError('service_unavailable', 'the store is busy; retry shortly', [], { cause: error });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Most writes sharing one commit; a bound on how long one transaction holds the write lock. */
+const MAX_GROUP = 512;
+
+interface PendingWrite {
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (reason: unknown) => void;
 }
