@@ -16,6 +16,7 @@ import {
   SESSION_COLUMNS,
   toJson,
 } from '../store-helpers.js';
+import { GroupQueue, type GroupEntry } from '../group-queue.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 export interface SqliteOptions {
@@ -110,8 +111,9 @@ function toSession(row: SessionRow, results: StoredSearchResult[]): SessionRecor
 export class SqliteStore implements ClickstreamStore {
   readonly capabilities: StoreCapabilities = { backend: 'sqlite' };
   private readonly statements: Statements;
-  private readonly pending: PendingWrite[] = [];
-  private flushScheduled = false;
+  private readonly queue = new GroupQueue<() => unknown, unknown>((group) => {
+    this.runGroup(group);
+  }, MAX_GROUP);
   private readonly counters = { commits: 0, writes: 0 };
 
   private constructor(private readonly db: Database.Database) {
@@ -139,56 +141,44 @@ export class SqliteStore implements ClickstreamStore {
   }
 
   /**
-   * Group commit. Writes that arrive during one turn of the event loop (the requests a busy server has
-   * parsed meanwhile) run in one IMMEDIATE transaction, each inside its own savepoint: a write that throws
-   * is rolled back alone and its neighbours commit. Every promise settles only after the shared COMMIT, so
-   * a request is still answered only once its own rows are durable. One commit per group instead of one
-   * per request is what lets the store keep up with the HTTP layer.
+   * Group commit (see GroupQueue): the writes of one event-loop turn run in one IMMEDIATE transaction,
+   * each inside its own savepoint, so a write that throws is rolled back alone and its neighbours commit.
+   * Every write settles only after the shared COMMIT: a request is still answered only once its own rows
+   * are durable. One commit per group instead of one per request lets the store keep up with HTTP.
    */
   private write<T>(work: Database.Transaction<() => T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.pending.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => {
-          this.flush();
-        });
-      }
-    });
+    // The queue carries writes of every result type; each caller gets back what its own work returned.
+    return this.queue.push(work) as Promise<T>;
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    while (this.pending.length > 0) {
-      const group = this.pending.splice(0, MAX_GROUP);
-      const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
-      try {
-        this.db
-          .transaction(() => {
-            for (const write of group) {
-              try {
-                // A transaction function called inside a transaction runs in a savepoint.
-                outcomes.push({ ok: true, value: write.work() });
-              } catch (error) {
-                outcomes.push({ ok: false, error });
-              }
+  private runGroup(group: readonly GroupEntry<() => unknown, unknown>[]): void {
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const entry of group) {
+            try {
+              // A transaction function called inside a transaction runs in a savepoint.
+              outcomes.push({ ok: true, value: entry.input() });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
             }
-          })
-          .immediate();
-      } catch (error) {
-        // The group's COMMIT (or BEGIN) failed: nothing of it is stored, and every write says so.
-        const failure = storeFailure(error);
-        for (const write of group) write.reject(failure);
-        continue;
-      }
-      this.counters.commits++;
-      this.counters.writes += group.length;
-      group.forEach((write, index) => {
-        const outcome = outcomes[index];
-        if (outcome?.ok) write.resolve(outcome.value);
-        else write.reject(outcome ? outcome.error : new Error('write outcome missing'));
-      });
+          }
+        })
+        .immediate();
+    } catch (error) {
+      // The group's BEGIN or COMMIT failed: nothing of it is stored, and every write says so.
+      const failure = storeFailure(error);
+      for (const entry of group) entry.reject(failure);
+      return;
     }
+    this.counters.commits++;
+    this.counters.writes += group.length;
+    group.forEach((entry, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.ok) entry.resolve(outcome.value);
+      else entry.reject(outcome ? outcome.error : new Error('write outcome missing'));
+    });
   }
 
   /** How many commits carried how many writes since the store was opened (group commit at work). */
@@ -388,12 +378,10 @@ export class SqliteStore implements ClickstreamStore {
     return rows.map((r) => r.integrity_check).filter((message) => message !== 'ok');
   }
 
-  close(): Promise<void> {
-    if (this.db.open) {
-      this.flush();
-      this.db.close();
-    }
-    return Promise.resolve();
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    await this.queue.flush();
+    this.db.close();
   }
 }
 
@@ -521,9 +509,3 @@ function storeFailure(error: unknown): Error {
 
 /** Most writes sharing one commit; a bound on how long one transaction holds the write lock. */
 const MAX_GROUP = 512;
-
-interface PendingWrite {
-  readonly work: () => unknown;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (reason: unknown) => void;
-}
