@@ -14,6 +14,7 @@ import {
   SESSION_COLUMNS,
   toJson,
 } from '../store-helpers.js';
+import { GroupQueue, type GroupEntry } from '../group-queue.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 
 export interface PostgresOptions {
@@ -109,6 +110,15 @@ function toEvent(row: EventRow): NewEvent & { position: number | null } {
  */
 export class PostgresStore implements ClickstreamStore {
   readonly capabilities: StoreCapabilities = { backend: 'postgres' };
+
+  private readonly registrations = new GroupQueue<Registration, Registered>(
+    (group) => this.registerGroup(group),
+    MAX_GROUP,
+  );
+  private readonly eventWrites = new GroupQueue<EventWrite, EventsAdded>(
+    (group) => this.addEventsGroup(group),
+    MAX_GROUP,
+  );
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -218,65 +228,127 @@ export class PostgresStore implements ClickstreamStore {
     return this.withClient(async (client) => (await client.query<R>(text, values)).rows);
   }
 
-  registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
-    return this.transaction(async (client) => {
-      // Held until commit: a release waits for this registration, or this one sees the release's new batch.
-      await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [RELEASE_LOCK, this.lockKey]);
-      const results = session.search_results;
-      const inserted = await client.query<{ batch_id: string; session_number: number }>(
-        `WITH s AS (
-           INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-             sort_by, user_id, created_at, created_at_given, registered_at)
-           SELECT $1, b.batch_id, nextval('session_numbers') - b.number_base, $2, $3, $4, $5, $6, $7, $8, $9
-           FROM batches b WHERE b.released_at IS NULL
-           ON CONFLICT (session_id) DO NOTHING
-           RETURNING session_id, batch_id, session_number
-         ), r AS (
-           INSERT INTO search_results (session_id, position, object_id, rank, meta)
-           SELECT s.session_id, u.position, u.object_id, u.rank, u.meta
-           FROM s, unnest($10::int[], $11::text[], $12::float8[], $13::json[]) AS u(position, object_id, rank, meta)
-         )
-         SELECT batch_id, session_number FROM s`,
-        [
-          session.session_id,
-          JSON.stringify(session.search_query),
-          toJson(session.search_meta),
-          toJson(session.payload_filter),
-          toJson(session.sort_by),
-          session.user_id,
-          session.created_at,
-          session.created_at_given,
-          now,
-          results.map((r) => r.position),
-          results.map((r) => r.object_id),
-          results.map((r) => r.rank),
-          results.map((r) => toJson(r.meta)),
-        ],
-      );
-      const slot = inserted.rows[0];
-      if (slot) {
-        return {
-          created: true,
-          session: { ...session, batch_id: slot.batch_id, session_number: slot.session_number, is_irrelevant: false },
-        };
-      }
-      const existing = await this.loadSession(client, session.session_id);
-      if (!existing) throw new Error(`session ${session.session_id} conflicted but cannot be read`);
-      return { created: false, session: existing };
+  registerSession(session: NewSession, now: number): Promise<Registered> {
+    return this.registrations.push({ session, now });
+  }
+
+  /**
+   * Registers a group of sessions in one transaction: one multi-row insert of sessions and of their
+   * results. An id taken before (or twice in the group) answers with the stored session.
+   */
+  private async registerGroup(group: readonly GroupEntry<Registration, Registered>[]): Promise<void> {
+    let answers: Registered[];
+    try {
+      answers = await this.transaction(async (client) => {
+        // Held until commit: a release waits for this group, or this group sees the release's new batch.
+        await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [RELEASE_LOCK, this.lockKey]);
+        const firsts = new Map<string, Registration>();
+        for (const { input } of group)
+          if (!firsts.has(input.session.session_id)) firsts.set(input.session.session_id, input);
+        const unique = [...firsts.values()];
+        const results = unique.flatMap(({ session }) =>
+          session.search_results.map((r) => ({ id: session.session_id, r })),
+        );
+        const inserted = await client.query<{ session_id: string; batch_id: string; session_number: number }>(
+          `WITH u AS (
+             SELECT * FROM unnest($1::text[], $2::json[], $3::json[], $4::json[], $5::json[], $6::text[], $7::bigint[],
+               $8::boolean[], $9::bigint[]) WITH ORDINALITY
+               AS u(session_id, search_query, search_meta, payload_filter, sort_by, user_id, created_at, created_at_given,
+                 registered_at, n)
+           ), s AS (
+             INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
+               sort_by, user_id, created_at, created_at_given, registered_at)
+             SELECT u.session_id, b.batch_id, nextval('session_numbers') - b.number_base, u.search_query, u.search_meta,
+               u.payload_filter, u.sort_by, u.user_id, u.created_at, u.created_at_given, u.registered_at
+             FROM u CROSS JOIN batches b WHERE b.released_at IS NULL
+             ORDER BY u.n
+             ON CONFLICT (session_id) DO NOTHING
+             RETURNING session_id, batch_id, session_number
+           ), r AS (
+             INSERT INTO search_results (session_id, position, object_id, rank, meta)
+             SELECT x.session_id, x.position, x.object_id, x.rank, x.meta
+             FROM unnest($10::text[], $11::int[], $12::text[], $13::float8[], $14::json[])
+               AS x(session_id, position, object_id, rank, meta)
+             JOIN s ON s.session_id = x.session_id
+           )
+           SELECT session_id, batch_id, session_number FROM s`,
+          [
+            unique.map(({ session }) => session.session_id),
+            unique.map(({ session }) => JSON.stringify(session.search_query)),
+            unique.map(({ session }) => toJson(session.search_meta)),
+            unique.map(({ session }) => toJson(session.payload_filter)),
+            unique.map(({ session }) => toJson(session.sort_by)),
+            unique.map(({ session }) => session.user_id),
+            unique.map(({ session }) => session.created_at),
+            unique.map(({ session }) => session.created_at_given),
+            unique.map(({ now }) => now),
+            results.map(({ id }) => id),
+            results.map(({ r }) => r.position),
+            results.map(({ r }) => r.object_id),
+            results.map(({ r }) => r.rank),
+            results.map(({ r }) => toJson(r.meta)),
+          ],
+        );
+        const slots = new Map(inserted.rows.map((row) => [row.session_id, row]));
+        const taken = group.filter(
+          ({ input }) => !(slots.has(input.session.session_id) && firsts.get(input.session.session_id) === input),
+        );
+        const stored = await this.loadSessions(client, [
+          ...new Set(taken.map(({ input }) => input.session.session_id)),
+        ]);
+        return group.map(({ input }): Registered => {
+          const slot = slots.get(input.session.session_id);
+          if (slot && firsts.get(input.session.session_id) === input) {
+            const session = {
+              ...input.session,
+              batch_id: slot.batch_id,
+              session_number: slot.session_number,
+              is_irrelevant: false,
+            };
+            return { created: true, session };
+          }
+          const existing = stored.get(input.session.session_id);
+          if (!existing) throw new Error(`session ${input.session.session_id} conflicted but cannot be read`);
+          return { created: false, session: existing };
+        });
+      });
+    } catch (error) {
+      for (const entry of group) entry.reject(error);
+      return;
+    }
+    group.forEach((entry, index) => {
+      const answer = answers[index];
+      if (answer) entry.resolve(answer);
+      else entry.reject(new Error('registration answer missing'));
     });
   }
 
-  private async loadSession(client: pg.ClientBase, sessionId: string): Promise<SessionRecord | null> {
-    const { rows } = await client.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`, [
-      sessionId,
+  /** Stored sessions with their results, by id. */
+  private async loadSessions(
+    client: pg.ClientBase,
+    sessionIds: readonly string[],
+  ): Promise<Map<string, SessionRecord>> {
+    if (sessionIds.length === 0) return new Map();
+    const [sessions, results] = await Promise.all([
+      client.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ANY($1::text[])`, [
+        sessionIds,
+      ]),
+      client.query<StoredSearchResult & { session_id: string }>(
+        `SELECT session_id, object_id, position, rank, meta FROM search_results
+         WHERE session_id = ANY($1::text[]) ORDER BY session_id, position`,
+        [sessionIds],
+      ),
     ]);
-    const row = rows[0];
-    if (!row) return null;
-    const results = await client.query<StoredSearchResult>(
-      'SELECT object_id, position, rank, meta FROM search_results WHERE session_id = $1 ORDER BY position',
-      [sessionId],
+    const bySession = groupBy(results.rows, (r) => r.session_id);
+    return new Map(
+      sessions.rows.map((row) => [
+        row.session_id,
+        toSession(
+          row,
+          (bySession.get(row.session_id) ?? []).map(({ session_id: _id, ...result }): StoredSearchResult => result),
+        ),
+      ]),
     );
-    return toSession(row, results.rows);
   }
 
   addEvents(
@@ -284,70 +356,173 @@ export class PostgresStore implements ClickstreamStore {
     events: readonly NewEvent[],
     now: number,
     isSame: (stored: NewEvent, incoming: NewEvent) => boolean,
-  ): Promise<{ stored: number; duplicates: number }> {
-    return this.transaction(async (client) => {
-      const state = await client.query<{ sealed_at: number | null; positions: Record<string, number> | null }>(
-        `SELECT b.sealed_at,
-           (SELECT json_object_agg(r.object_id, r.position) FROM search_results r WHERE r.session_id = s.session_id)
-             AS positions
-         FROM sessions s JOIN batches b ON b.batch_id = s.batch_id WHERE s.session_id = $1`,
-        [sessionId],
+  ): Promise<EventsAdded> {
+    return this.eventWrites.push({ sessionId, events, now, isSame });
+  }
+
+  /**
+   * Adds the events of a group of requests in one transaction: their sessions' states, the events stored
+   * under their ids, then one multi-row insert. Each request succeeds or fails alone. If another process
+   * stored one of the same events meanwhile, the group is rolled back and each request runs on its own.
+   */
+  private async addEventsGroup(group: readonly GroupEntry<EventWrite, EventsAdded>[]): Promise<void> {
+    let outcomes: EventOutcome[];
+    try {
+      outcomes = await this.transaction((client) =>
+        this.addEventsTogether(
+          client,
+          group.map((e) => e.input),
+          'group',
+        ),
       );
-      const row = state.rows[0];
-      assertWritable(sessionId, row, now);
-      const positions = row?.positions ?? {};
-      const inserted = await client.query<{ event_id: string }>(
-        `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
-           received_at)
-         SELECT $1, u.event_id, u.object_id, u.event_type, u.position, u.created_at, u.created_at_given, u.meta, $2
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::int[], $7::bigint[], $8::boolean[], $9::json[])
-           WITH ORDINALITY AS u(event_id, object_id, event_type, position, created_at, created_at_given, meta, n)
-         ORDER BY u.n
-         ON CONFLICT (session_id, event_id) DO NOTHING
-         RETURNING event_id`,
-        [
-          sessionId,
-          now,
-          events.map((e) => e.event_id),
-          events.map((e) => e.object_id),
-          events.map((e) => e.event_type),
-          events.map((e) => (Object.hasOwn(positions, e.object_id) ? positions[e.object_id] : null)),
-          events.map((e) => e.created_at),
-          events.map((e) => e.created_at_given),
-          events.map((e) => toJson(e.meta)),
-        ],
-      );
-      const fresh = new Set(inserted.rows.map((r) => r.event_id));
-      const repeated = events.filter((e) => !fresh.has(e.event_id));
-      if (repeated.length > 0) {
-        const stored = new Map(
-          (
-            await this.selectEvents(
-              client,
-              sessionId,
-              repeated.map((e) => e.event_id),
-            )
-          ).map((e) => [e.event_id, e]),
-        );
-        for (const event of repeated) {
-          const previous = stored.get(event.event_id);
-          if (!previous || !isSame(previous, event)) {
-            throw eventConflict(sessionId, event.event_id);
-          }
-        }
+    } catch (error) {
+      if (!(error instanceof ConcurrentInsert)) {
+        for (const entry of group) entry.reject(error);
+        return;
       }
-      return { stored: fresh.size, duplicates: repeated.length };
+      await Promise.all(
+        group.map(async (entry) => {
+          try {
+            const [outcome] = await this.transaction((client) =>
+              this.addEventsTogether(client, [entry.input], 'alone'),
+            );
+            if (!outcome) throw new Error('events outcome missing');
+            if (outcome.ok) entry.resolve(outcome.value);
+            else entry.reject(outcome.error);
+          } catch (singleError) {
+            entry.reject(singleError);
+          }
+        }),
+      );
+      return;
+    }
+    group.forEach((entry, index) => {
+      const outcome = outcomes[index];
+      if (outcome?.ok) entry.resolve(outcome.value);
+      else entry.reject(outcome ? outcome.error : new Error('events outcome missing'));
     });
   }
 
-  private async selectEvents(client: pg.ClientBase, sessionId: string, eventIds: readonly string[]) {
+  private async addEventsTogether(
+    client: pg.ClientBase,
+    writes: readonly EventWrite[],
+    mode: 'group' | 'alone',
+  ): Promise<EventOutcome[]> {
+    const sessionIds = [...new Set(writes.map((w) => w.sessionId))];
+    const states = await client.query<{
+      session_id: string;
+      sealed_at: number | null;
+      positions: Record<string, number> | null;
+    }>(
+      `SELECT s.session_id, b.sealed_at,
+         (SELECT json_object_agg(r.object_id, r.position) FROM search_results r WHERE r.session_id = s.session_id)
+           AS positions
+       FROM sessions s JOIN batches b ON b.batch_id = s.batch_id WHERE s.session_id = ANY($1::text[])`,
+      [sessionIds],
+    );
+    const stateOf = new Map(states.rows.map((row) => [row.session_id, row]));
+    const keys = writes.flatMap((w) => w.events.map((e) => [w.sessionId, e.event_id] as const));
+    const known = new Map(
+      (await this.selectEventsByKey(client, keys)).map((e) => [eventKey(e.session_id, e.event_id), e.event]),
+    );
+
+    // Decide each request in order; a later request sees the events of earlier ones as stored.
+    const rows: { sessionId: string; event: NewEvent; position: number | null; now: number }[] = [];
+    const outcomes = writes.map((write): EventOutcome => {
+      try {
+        const state = stateOf.get(write.sessionId);
+        assertWritable(write.sessionId, state, write.now);
+        const positions = state?.positions ?? {};
+        const fresh: NewEvent[] = [];
+        let duplicates = 0;
+        for (const event of write.events) {
+          const previous = known.get(eventKey(write.sessionId, event.event_id));
+          if (!previous) fresh.push(event);
+          else if (write.isSame(previous, event)) duplicates++;
+          else throw eventConflict(write.sessionId, event.event_id);
+        }
+        for (const event of fresh) {
+          known.set(eventKey(write.sessionId, event.event_id), event);
+          const position = Object.hasOwn(positions, event.object_id) ? (positions[event.object_id] ?? null) : null;
+          rows.push({ sessionId: write.sessionId, event, position, now: write.now });
+        }
+        return { ok: true, value: { stored: fresh.length, duplicates } };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    });
+    if (rows.length === 0) return outcomes;
+
+    const inserted = await client.query<{ session_id: string; event_id: string }>(
+      `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
+         received_at)
+       SELECT u.session_id, u.event_id, u.object_id, u.event_type, u.position, u.created_at, u.created_at_given, u.meta,
+         u.received_at
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::boolean[], $8::json[],
+         $9::bigint[]) WITH ORDINALITY
+         AS u(session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta, received_at, n)
+       ORDER BY u.n
+       ON CONFLICT (session_id, event_id) DO NOTHING
+       RETURNING session_id, event_id`,
+      [
+        rows.map((r) => r.sessionId),
+        rows.map((r) => r.event.event_id),
+        rows.map((r) => r.event.object_id),
+        rows.map((r) => r.event.event_type),
+        rows.map((r) => r.position),
+        rows.map((r) => r.event.created_at),
+        rows.map((r) => r.event.created_at_given),
+        rows.map((r) => toJson(r.event.meta)),
+        rows.map((r) => r.now),
+      ],
+    );
+    if (inserted.rows.length === rows.length) return outcomes;
+
+    // Another process stored some of these events between our read and our insert.
+    if (mode === 'group') throw new ConcurrentInsert();
+    const done = new Set(inserted.rows.map((r) => eventKey(r.session_id, r.event_id)));
+    const raced = rows.filter((r) => !done.has(eventKey(r.sessionId, r.event.event_id)));
+    const [write] = writes;
+    const [outcome] = outcomes;
+    if (!write || !outcome?.ok) return outcomes;
+    const now = new Map(
+      (
+        await this.selectEventsByKey(
+          client,
+          raced.map((r) => [r.sessionId, r.event.event_id] as const),
+        )
+      ).map((e) => [eventKey(e.session_id, e.event_id), e.event]),
+    );
+    for (const row of raced) {
+      const previous = now.get(eventKey(row.sessionId, row.event.event_id));
+      // A different event under the same id: the request fails whole (the transaction rolls back).
+      if (!previous || !write.isSame(previous, row.event)) throw eventConflict(row.sessionId, row.event.event_id);
+    }
+    return [
+      {
+        ok: true,
+        value: { stored: outcome.value.stored - raced.length, duplicates: outcome.value.duplicates + raced.length },
+      },
+    ];
+  }
+
+  /** Stored events by (session_id, event_id). */
+  private async selectEventsByKey(
+    client: pg.ClientBase,
+    keys: readonly (readonly [string, string])[],
+  ): Promise<{ session_id: string; event_id: string; event: NewEvent }[]> {
+    if (keys.length === 0) return [];
     const { rows } = await client.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = $1 AND event_id = ANY($2::text[])`,
-      [sessionId, eventIds],
+      `SELECT ${EVENT_COLUMNS.split(', ')
+        .map((c) => `e.${c}`)
+        .join(', ')}
+       FROM events e JOIN unnest($1::text[], $2::text[]) AS k(session_id, event_id)
+         ON e.session_id = k.session_id AND e.event_id = k.event_id`,
+      [keys.map(([sessionId]) => sessionId), keys.map(([, eventId]) => eventId)],
     );
     return rows.map((row) => {
       const { position: _position, ...event } = toEvent(row);
-      return event;
+      return { session_id: row.session_id, event_id: row.event_id, event };
     });
   }
 
@@ -366,11 +541,18 @@ export class PostgresStore implements ClickstreamStore {
   }
 
   findSession(sessionId: string): Promise<SessionRecord | null> {
-    return this.withClient((client) => this.loadSession(client, sessionId));
+    return this.withClient(async (client) => (await this.loadSessions(client, [sessionId])).get(sessionId) ?? null);
   }
 
   findEvents(sessionId: string, eventIds: readonly string[]): Promise<NewEvent[]> {
-    return this.withClient((client) => this.selectEvents(client, sessionId, eventIds));
+    return this.withClient(async (client) =>
+      (
+        await this.selectEventsByKey(
+          client,
+          eventIds.map((eventId) => [sessionId, eventId] as const),
+        )
+      ).map((e) => e.event),
+    );
   }
 
   async getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
@@ -486,8 +668,34 @@ export class PostgresStore implements ClickstreamStore {
 
   async close(): Promise<void> {
     if (this.pool.ending) return;
+    await Promise.all([this.registrations.flush(), this.eventWrites.flush()]);
     await this.pool.end();
   }
+}
+
+/** Most requests sharing one transaction. */
+const MAX_GROUP = 256;
+
+interface Registration {
+  readonly session: NewSession;
+  readonly now: number;
+}
+type Registered = { created: boolean; session: SessionRecord };
+
+interface EventWrite {
+  readonly sessionId: string;
+  readonly events: readonly NewEvent[];
+  readonly now: number;
+  readonly isSame: (stored: NewEvent, incoming: NewEvent) => boolean;
+}
+type EventsAdded = { stored: number; duplicates: number };
+type EventOutcome = { ok: true; value: EventsAdded } | { ok: false; error: unknown };
+
+/** Thrown inside a group's transaction to roll it back and retry its requests one by one. */
+class ConcurrentInsert extends Error {}
+
+function eventKey(sessionId: string, eventId: string): string {
+  return `${sessionId}\u0000${eventId}`;
 }
 
 /** What the release transaction did: found the release done before, or closed the collecting batch. */

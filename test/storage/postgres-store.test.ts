@@ -1,0 +1,105 @@
+/**
+ * PostgreSQL-specific behaviour of grouped writes: another process storing the same event between the
+ * group's read and its insert. The group is rolled back and each request decided on its own.
+ */
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { ClickstreamError } from '../../src/domain/errors.js';
+import { isSameEvent, toNewEvents, type NewEvent } from '../../src/domain/event.js';
+import { toNewSession } from '../../src/domain/session.js';
+import type { ClickstreamStore } from '../../src/storage/store.js';
+import { testBackends, withDatabase } from '../support/backends.js';
+import { makeEvent, makeSession, nowSeconds } from '../support/factories.js';
+import { DEFAULT_RULES } from '../support/rules.js';
+import { openTestStore } from '../support/test-app.js';
+
+if (testBackends().includes('postgres')) {
+  describe('PostgreSQL grouped event writes racing another process', () => {
+    let store: ClickstreamStore;
+    let url: string;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      ({ store, url, cleanup } = await openTestStore('postgres'));
+    });
+    after(async () => {
+      await cleanup();
+    });
+
+    async function registered(now: number): Promise<{ sessionId: string; objectId: string }> {
+      const session = toNewSession(makeSession(), now, DEFAULT_RULES);
+      await store.registerSession(session, now);
+      return { sessionId: session.session_id, objectId: session.search_results[0]?.object_id ?? '' };
+    }
+
+    function events(sessionId: string, objectId: string, count: number, now: number): NewEvent[] {
+      const body = {
+        session_id: sessionId,
+        events: Array.from({ length: count }, () => makeEvent({ object_id: objectId })),
+      };
+      return toNewEvents(body, now, DEFAULT_RULES).events;
+    }
+
+    for (const [otherContent, expected] of [
+      ['different', 'event_conflict'],
+      ['the same', 'duplicate'],
+    ] as const) {
+      it(`decides each request alone when another process stored ${otherContent} event meanwhile`, async () => {
+        const now = nowSeconds();
+        const a = await registered(now);
+        const b = await registered(now);
+        const [fresh, contested] = events(a.sessionId, a.objectId, 2, now);
+        const neighbour = events(b.sessionId, b.objectId, 1, now);
+        assert.ok(fresh && contested);
+        const eventType = otherContent === 'different' ? 'purchase' : contested.event_type;
+
+        await withDatabase(url, async (other) => {
+          await other.query('BEGIN');
+          await other.query(
+            `INSERT INTO events (session_id, event_id, object_id, event_type, created_at, created_at_given, received_at)
+             VALUES ($1, $2, $3, $4, $5, false, $5)`,
+            [a.sessionId, contested.event_id, contested.object_id, eventType, now],
+          );
+          // Both requests in one turn: one group, one insert, which waits on the other process's row.
+          const first = store.addEvents(a.sessionId, [fresh, contested], now, isSameEvent);
+          const second = store.addEvents(b.sessionId, neighbour, now, isSameEvent);
+          await waitForLockWait(other, new URL(url).pathname.slice(1));
+          await other.query('COMMIT');
+
+          const [firstResult, secondResult] = await Promise.allSettled([first, second]);
+          assert.deepEqual(secondResult, { status: 'fulfilled', value: { stored: 1, duplicates: 0 } });
+          if (expected === 'event_conflict') {
+            assert.ok(firstResult.status === 'rejected', 'the request with the contested event must fail');
+            const reason: unknown = firstResult.reason;
+            assert.ok(reason instanceof ClickstreamError && reason.code === expected, String(reason));
+          } else {
+            assert.deepEqual(firstResult, { status: 'fulfilled', value: { stored: 1, duplicates: 1 } });
+          }
+        });
+
+        const read = await store.getSession(a.sessionId, 10);
+        const stored = read?.events.map((e) => e.event_id).sort();
+        const wanted =
+          expected === 'event_conflict' ? [contested.event_id] : [fresh.event_id, contested.event_id].sort();
+        assert.deepEqual(stored, wanted, 'a refused request leaves none of its events behind');
+        assert.equal((await store.getSession(b.sessionId, 10))?.events.length, 1);
+      });
+    }
+  });
+}
+
+async function waitForLockWait(
+  client: { query: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }> },
+  database: string,
+): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows } = await client.query(
+      `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+      [database],
+    );
+    if (rows.length > 0) return;
+    if (Date.now() > deadline) throw new Error('the grouped insert never waited on the other row');
+    await sleep(20);
+  }
+}
