@@ -24,7 +24,9 @@ export interface ClickstreamStore {
    * Registers a session in the collecting batch, or returns the stored session with that id.
    * `created` is false when the id was already taken; the stored session is then returned unchanged (the
    * caller decides whether the content is the same). The session's batch is the one collecting when this
-   * write commits; its `session_number` is larger than that of every earlier session of the batch.
+   * write commits; its `session_number` is unique in the batch and grows with registration order. Numbers
+   * may be given out of commit order to concurrent registrations (PostgreSQL), so only a released batch is
+   * guaranteed to page completely by `session_number`.
    */
   registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }>;
 
@@ -59,7 +61,8 @@ export interface ClickstreamStore {
 
   /**
    * Releases the collecting batch under `releaseId`. If a batch was released with that id already, it is
-   * returned and nothing changes, also when the retries race. Otherwise the collecting batch is closed
+   * returned and nothing changes, also when the retries race. Like any write, a release whose connection
+   * is lost after its commit may reject although it took effect; a retry with the same id returns it. Otherwise the collecting batch is closed
    * (`released_at = now`, `sealed_at = now + graceSeconds`): no session committed after this returns can be
    * in it. Throws `no_sessions_to_release` when the collecting batch holds no session; nothing is created.
    */

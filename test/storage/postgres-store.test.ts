@@ -3,18 +3,53 @@
  * group's read and its insert. The group is rolled back and each request decided on its own.
  */
 import assert from 'node:assert/strict';
+import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ClickstreamError } from '../../src/domain/errors.js';
 import { isSameEvent, toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { toNewSession } from '../../src/domain/session.js';
+import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
-import { testBackends, withDatabase } from '../support/backends.js';
+import { createTestDatabase, testBackends, withDatabase } from '../support/backends.js';
 import { makeEvent, makeSession, nowSeconds } from '../support/factories.js';
 import { DEFAULT_RULES } from '../support/rules.js';
 import { openTestStore } from '../support/test-app.js';
 
 if (testBackends().includes('postgres')) {
+  describe('PostgreSQL connections reset under a request', () => {
+    it('reject with service_unavailable, keep the process alive, and recover', async () => {
+      const database = await createTestDatabase();
+      const target = new URL(database.url);
+      const proxy = await startProxy(Number(target.port || 5432), target.hostname);
+      const viaProxy = new URL(database.url);
+      viaProxy.port = String(proxy.port);
+      const { store } = await PostgresStore.open(viaProxy.toString());
+      try {
+        const now = nowSeconds();
+        await withDatabase(database.url, async (other) => {
+          // Another client blocks the sessions table: the registration below waits inside its transaction.
+          await other.query('BEGIN');
+          await other.query('LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE');
+          const pending = store.registerSession(toNewSession(makeSession(), now, DEFAULT_RULES), now);
+          await waitForLockWait(other, target.pathname.slice(1));
+          proxy.resetAll();
+          await assert.rejects(
+            pending,
+            (error: unknown) => error instanceof ClickstreamError && error.code === 'service_unavailable',
+          );
+          await other.query('ROLLBACK');
+        });
+        const session = toNewSession(makeSession(), now, DEFAULT_RULES);
+        assert.equal((await store.registerSession(session, now)).created, true, 'the store recovers by itself');
+      } finally {
+        await store.close();
+        proxy.close();
+        await database.drop();
+      }
+    });
+  });
+
   describe('PostgreSQL grouped event writes racing another process', () => {
     let store: ClickstreamStore;
     let url: string;
@@ -86,6 +121,36 @@ if (testBackends().includes('postgres')) {
       });
     }
   });
+}
+
+/** A TCP proxy to PostgreSQL whose connections the test can reset (RST, no goodbye from the server). */
+async function startProxy(
+  port: number,
+  host: string,
+): Promise<{ port: number; resetAll: () => void; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(port, host);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  return {
+    port: address.port,
+    resetAll: () => {
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 async function waitForLockWait(

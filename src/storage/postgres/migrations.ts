@@ -31,7 +31,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
 
       CREATE TABLE sessions (
         session_id       text PRIMARY KEY,
-        batch_id         text NOT NULL REFERENCES batches (batch_id),
+        batch_id         text NOT NULL REFERENCES batches (batch_id), -- dropped by migration 2
         session_number   bigint NOT NULL,
         search_query     json NOT NULL,
         search_meta      json,
@@ -68,5 +68,12 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (session_id, event_id)
       );
     `,
+  },
+  {
+    version: 2,
+    name: 'no foreign key from sessions to batches',
+    // The key check took a share lock on the collecting batch's row for every registration: a shared hot
+    // row (MultiXact churn) on the ingest path. The batch id comes from the locked read of batches anyway.
+    sql: 'ALTER TABLE sessions DROP CONSTRAINT sessions_batch_id_fkey;',
   },
 ];

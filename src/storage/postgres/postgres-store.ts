@@ -22,6 +22,8 @@ export interface PostgresOptions {
   readonly maxConnections?: number;
   /** How long a request waits for a connection before it is answered 503. */
   readonly connectionTimeoutMs?: number;
+  /** Longest statement, and longest idle time inside a transaction, before the database ends it. */
+  readonly statementTimeoutMs?: number;
 }
 
 // Advisory lock classes (first key); the second key is a hash of the schema, so that stores in different
@@ -34,7 +36,9 @@ const MIGRATION_LOCK = 0x636c6b32;
 pg.types.setTypeParser(pg.types.builtins.INT8, Number);
 
 // PostgreSQL error classes that mean "the database is not there right now": retry later.
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P0)/;
+// Also retryable: a deadlock or serialization failure (40P01, 40001), a lock or statement timeout (55P03,
+// 57014), a read-only standby after a failover (25006).
+const UNAVAILABLE_SQLSTATE = /^(08|53|57P0|40P01|40001|55P03|57014|25006)/;
 const UNAVAILABLE_NODE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -84,8 +88,8 @@ interface EventRow {
   meta: Record<string, unknown> | null;
 }
 
-const BATCH_COLUMNS = `b.batch_id, b.release_id, b.created_at, b.released_at, b.sealed_at,
-  COALESCE(b.session_count, (SELECT count(*) FROM sessions s WHERE s.batch_id = b.batch_id)) AS session_count`;
+// session_count is NULL while a batch collects (and between a release's commit and its count).
+const BATCH_COLUMNS = 'batch_id, release_id, created_at, released_at, sealed_at, session_count';
 
 function toSession(row: SessionRow, results: StoredSearchResult[]): SessionRecord {
   return { ...row, search_results: results };
@@ -134,10 +138,25 @@ export class PostgresStore implements ClickstreamStore {
       connectionString: url,
       max: options.maxConnections ?? 10,
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 3000,
+      // A dead peer is noticed by TCP keepalive, a stuck statement by the client's own timeout; both end
+      // as 503. The server ends transactions left idle (a stalled replica must not hold the batch lock)
+      // and prints floats exactly (a retried rank must compare equal).
+      keepAlive: true,
+      query_timeout: options.statementTimeoutMs ?? 15_000,
+      options: [
+        `-c statement_timeout=${options.statementTimeoutMs ?? 15_000}`,
+        `-c idle_in_transaction_session_timeout=${options.statementTimeoutMs ?? 15_000}`,
+        '-c extra_float_digits=3',
+      ].join(' '),
     });
-    // An idle connection that the server closes (restart, pg_terminate_backend) must not crash the
+    // A connection the server closes while idle (restart, pg_terminate_backend) must not crash the
     // process; the pool replaces it on the next request.
     pool.on('error', () => undefined);
+    // pg-pool removes its listener while a connection is lent out; a reset socket would then emit an
+    // unhandled 'error' and end the process. The failing query rejects on its own, which is what we use.
+    pool.on('connect', (client) => {
+      client.on('error', () => undefined);
+    });
     try {
       const { rows } = await pool.query<{ key: number }>('SELECT hashtext(current_schema())::int AS key');
       const lockKey = rows[0]?.key ?? 0;
@@ -245,7 +264,8 @@ export class PostgresStore implements ClickstreamStore {
         const firsts = new Map<string, Registration>();
         for (const { input } of group)
           if (!firsts.has(input.session.session_id)) firsts.set(input.session.session_id, input);
-        const unique = [...firsts.values()];
+        // In key order, so that two groups registering some of the same ids cannot deadlock.
+        const unique = [...firsts.values()].sort((a, b) => (a.session.session_id < b.session.session_id ? -1 : 1));
         const results = unique.flatMap(({ session }) =>
           session.search_results.map((r) => ({ id: session.session_id, r })),
         );
@@ -454,14 +474,21 @@ export class PostgresStore implements ClickstreamStore {
     if (rows.length === 0) return outcomes;
 
     const inserted = await client.query<{ session_id: string; event_id: string }>(
-      `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
-         received_at)
-       SELECT u.session_id, u.event_id, u.object_id, u.event_type, u.position, u.created_at, u.created_at_given, u.meta,
-         u.received_at
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::boolean[], $8::json[],
-         $9::bigint[]) WITH ORDINALITY
-         AS u(session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta, received_at, n)
-       ORDER BY u.n
+      // Arrival numbers follow the requests' order; rows are inserted in key order, so that two requests
+      // with overlapping events lock them in the same order and cannot deadlock.
+      `INSERT INTO events (session_id, event_id, arrival, object_id, event_type, position, created_at,
+         created_at_given, meta, received_at)
+       SELECT a.session_id, a.event_id, a.arrival, a.object_id, a.event_type, a.position, a.created_at,
+         a.created_at_given, a.meta, a.received_at
+       FROM (
+         SELECT u.*, nextval('events_arrival_seq') AS arrival
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::boolean[],
+           $8::json[], $9::bigint[]) WITH ORDINALITY
+           AS u(session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
+             received_at, n)
+         ORDER BY u.n
+       ) a
+       ORDER BY a.session_id, a.event_id
        ON CONFLICT (session_id, event_id) DO NOTHING
        RETURNING session_id, event_id`,
       [
@@ -530,7 +557,7 @@ export class PostgresStore implements ClickstreamStore {
     return this.transaction(async (client) => {
       const { rows } = await client.query<{ sealed_at: number | null; is_irrelevant: boolean }>(
         `SELECT b.sealed_at, s.is_irrelevant FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
-         WHERE s.session_id = $1 FOR UPDATE OF s`,
+         WHERE s.session_id = $1 FOR NO KEY UPDATE OF s`,
         [sessionId],
       );
       const row = rows[0];
@@ -555,60 +582,93 @@ export class PostgresStore implements ClickstreamStore {
     );
   }
 
-  async getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
-    const rows = await this.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`, [
-      sessionId,
-    ]);
-    return (await this.withEvents(rows, eventsLimit))[0] ?? null;
+  getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
+    return this.snapshot(async (client) => {
+      const { rows } = await client.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`, [
+        sessionId,
+      ]);
+      return (await this.withEvents(client, rows, eventsLimit))[0] ?? null;
+    });
   }
 
   async releaseBatch(releaseId: string, now: number, graceSeconds: number): Promise<BatchRecord> {
-    const outcome = await this.transaction(async (client): Promise<ReleaseOutcome> => {
+    // A retry is answered without the lock, so that retries never pause ingestion.
+    const previous = await this.releasedAs(releaseId);
+    if (previous) return previous;
+    const batchId = await this.transaction(async (client): Promise<string> => {
       // Exclusive: waits for registrations in flight; registrations that start later wait for this commit.
       // Nothing under this lock depends on the batch's size, so ingestion pauses for milliseconds only.
       await client.query('SELECT pg_advisory_xact_lock($1, $2)', [RELEASE_LOCK, this.lockKey]);
-      const previous = await client.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches b WHERE release_id = $1`, [
+      const raced = await client.query<{ batch_id: string }>('SELECT batch_id FROM batches WHERE release_id = $1', [
         releaseId,
       ]);
-      if (previous.rows[0]) return { kind: 'released before', batch: previous.rows[0] };
-      const collecting = await client.query<{ batch_id: string; empty: boolean }>(
-        `SELECT b.batch_id, NOT EXISTS (SELECT 1 FROM sessions s WHERE s.batch_id = b.batch_id) AS empty
-         FROM batches b WHERE b.released_at IS NULL`,
+      if (raced.rows[0]) return raced.rows[0].batch_id;
+      const collecting = await client.query<{ batch_id: string }>(
+        'SELECT batch_id FROM batches WHERE released_at IS NULL',
       );
-      const current = collecting.rows[0];
-      if (!current || current.empty) throw noSessionsToRelease();
+      const current = collecting.rows[0]?.batch_id;
+      if (current === undefined)
+        throw new Error('no collecting batch: the store was not opened through PostgresStore.open');
+      const any = await client.query('SELECT 1 FROM sessions WHERE batch_id = $1 LIMIT 1', [current]);
+      if (any.rows.length === 0) throw noSessionsToRelease();
       await client.query('UPDATE batches SET released_at = $1, sealed_at = $2, release_id = $3 WHERE batch_id = $4', [
         now,
         now + graceSeconds,
         releaseId,
-        current.batch_id,
+        current,
       ]);
       await client.query(`INSERT INTO batches (batch_id, created_at, number_base) VALUES ($1, $2, ${NUMBER_BASE})`, [
         newBatchId(now),
         now,
       ]);
-      return { kind: 'closed now', batchId: current.batch_id };
+      return current;
     });
-    if (outcome.kind === 'released before') return outcome.batch;
-    // Counted after the commit, outside the lock: the batch is closed, so the count is final. Until this
-    // is stored (or if the process stops first), reads count the batch live and get the same number.
-    const rows = await this.query<BatchRecord>(
-      `UPDATE batches b SET session_count = (SELECT count(*) FROM sessions s WHERE s.batch_id = b.batch_id)
-       WHERE batch_id = $1 RETURNING ${BATCH_COLUMNS}`,
-      [outcome.batchId],
-    );
-    const batch = rows[0];
-    if (!batch) throw new Error(`released batch ${outcome.batchId} cannot be read`);
+    const batch = await this.getBatch(batchId);
+    if (!batch) throw new Error(`released batch ${batchId} cannot be read`);
     return batch;
   }
 
-  async getBatch(batchId: string): Promise<BatchRecord | null> {
-    const rows = await this.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches b WHERE batch_id = $1`, [batchId]);
-    return rows[0] ?? null;
+  /** The batch released under `releaseId`, or null. */
+  private async releasedAs(releaseId: string): Promise<BatchRecord | null> {
+    const rows = await this.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE release_id = $1`, [
+      releaseId,
+    ]);
+    return (await this.withCounts(rows))[0] ?? null;
   }
 
-  listBatches(limit: number): Promise<BatchRecord[]> {
-    return this.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches b ORDER BY seq DESC LIMIT $1`, [limit]);
+  async getBatch(batchId: string): Promise<BatchRecord | null> {
+    const rows = await this.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches WHERE batch_id = $1`, [batchId]);
+    return (await this.withCounts(rows))[0] ?? null;
+  }
+
+  async listBatches(limit: number): Promise<BatchRecord[]> {
+    return this.withCounts(
+      await this.query<BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches ORDER BY seq DESC LIMIT $1`, [limit]),
+    );
+  }
+
+  /**
+   * Fills in `session_count` where it is not stored yet: counted live while a batch collects; for a
+   * released batch (closed, so the count is final) counted once and stored. Counting happens outside any
+   * lock and in a statement of its own on `sessions` (Citus routes it to the shards).
+   */
+  private async withCounts(batches: (Omit<BatchRecord, 'session_count'> & { session_count: number | null })[]) {
+    return Promise.all(
+      batches.map(async (batch): Promise<BatchRecord> => {
+        if (batch.session_count !== null) return { ...batch, session_count: batch.session_count };
+        const [counted] = await this.query<{ n: number }>('SELECT count(*) AS n FROM sessions WHERE batch_id = $1', [
+          batch.batch_id,
+        ]);
+        const count = counted?.n ?? 0;
+        if (batch.released_at !== null) {
+          await this.query('UPDATE batches SET session_count = $1 WHERE batch_id = $2 AND session_count IS NULL', [
+            count,
+            batch.batch_id,
+          ]);
+        }
+        return { ...batch, session_count: count };
+      }),
+    );
   }
 
   async listBatchSessions(
@@ -617,26 +677,43 @@ export class PostgresStore implements ClickstreamStore {
     limit: number,
     eventsLimit: number | null,
   ): Promise<SessionWithEvents[]> {
-    const rows = await this.query<SessionRow>(
-      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE batch_id = $1 AND session_number > $2
-       ORDER BY session_number LIMIT $3`,
-      [batchId, afterNumber, limit],
-    );
-    return this.withEvents(rows, eventsLimit);
+    // One snapshot for the page, so that it is consistent even while late events arrive.
+    return this.snapshot(async (client) => {
+      const { rows } = await client.query<SessionRow>(
+        `SELECT ${SESSION_COLUMNS} FROM sessions WHERE batch_id = $1 AND session_number > $2
+         ORDER BY session_number LIMIT $3`,
+        [batchId, afterNumber, limit],
+      );
+      return this.withEvents(client, rows, eventsLimit);
+    });
+  }
+
+  /** Runs reads in one REPEATABLE READ, read-only transaction: one snapshot for all of them. */
+  private snapshot<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    }, true);
   }
 
   /** Loads results and up to `eventsLimit` events (all when null) of the given sessions. */
-  private async withEvents(rows: SessionRow[], eventsLimit: number | null): Promise<SessionWithEvents[]> {
+  private async withEvents(
+    client: pg.ClientBase,
+    rows: SessionRow[],
+    eventsLimit: number | null,
+  ): Promise<SessionWithEvents[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.session_id);
     const cap = eventsLimit === null ? null : eventsLimit + 1;
-    const [results, events] = await Promise.all([
-      this.query<StoredSearchResult & { session_id: string }>(
+    const [{ rows: results }, { rows: events }] = await Promise.all([
+      client.query<StoredSearchResult & { session_id: string }>(
         `SELECT session_id, object_id, position, rank, meta FROM search_results
          WHERE session_id = ANY($1::text[]) ORDER BY session_id, position`,
         [ids],
       ),
-      this.query<EventRow>(
+      client.query<EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM (
            SELECT ${EVENT_COLUMNS},
              row_number() OVER (PARTITION BY session_id ORDER BY created_at, arrival) AS rn
@@ -697,9 +774,6 @@ class ConcurrentInsert extends Error {}
 function eventKey(sessionId: string, eventId: string): string {
   return `${sessionId}\u0000${eventId}`;
 }
-
-/** What the release transaction did: found the release done before, or closed the collecting batch. */
-type ReleaseOutcome = { kind: 'released before'; batch: BatchRecord } | { kind: 'closed now'; batchId: string };
 
 // The first session_number of a new batch is 1: the sequence's last value, taken while no registration
 // is in flight (under the exclusive release lock, or at migration).
