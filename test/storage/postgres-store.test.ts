@@ -50,6 +50,40 @@ if (testBackends().includes('postgres')) {
     });
   });
 
+  describe('PostgreSQL replicas posting the same events in opposite orders', () => {
+    it('never deadlock: every event is stored once and both answer', async () => {
+      const database = await createTestDatabase();
+      const [a, b] = [await PostgresStore.open(database.url), await PostgresStore.open(database.url)];
+      try {
+        for (let round = 0; round < 8; round++) {
+          const now = nowSeconds();
+          const session = toNewSession(makeSession(), now, DEFAULT_RULES);
+          await a.store.registerSession(session, now);
+          const objectId = session.search_results[0]?.object_id ?? '';
+          const forward = toNewEvents(
+            {
+              session_id: session.session_id,
+              events: Array.from({ length: 200 }, () => makeEvent({ object_id: objectId })),
+            },
+            now,
+            DEFAULT_RULES,
+          ).events;
+          const backward = [...forward].reverse();
+          const [one, two] = await Promise.all([
+            a.store.addEvents(session.session_id, forward, now, isSameEvent),
+            b.store.addEvents(session.session_id, backward, now, isSameEvent),
+          ]);
+          assert.equal(one.stored + two.stored, 200);
+          assert.equal(one.duplicates + two.duplicates, 200);
+        }
+      } finally {
+        await a.store.close();
+        await b.store.close();
+        await database.drop();
+      }
+    });
+  });
+
   describe('PostgreSQL grouped event writes racing another process', () => {
     let store: ClickstreamStore;
     let url: string;
