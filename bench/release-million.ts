@@ -12,18 +12,19 @@
  *   --warmup-seconds 5 --after-seconds 5 --postgres-url postgres://postgres@127.0.0.1:5432/postgres
  *   --skip-vacuum --output FILE]
  */
-import { type ChildProcess, fork, spawn, spawnSync } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import Database from 'better-sqlite3';
 import pg from 'pg';
+import { exited, ROOT, sleep, startService as startServiceProcess, stopProcess, withTimeout } from './processes.js';
+import type { Service } from './processes.js';
 import type { LoadMessage, LoadRecord } from './release-load.js';
+import { createPostgresDatabase, seedPostgres, seedSqlite } from './seed.js';
 
 type Backend = 'sqlite' | 'postgres';
 
@@ -52,10 +53,7 @@ const RESULTS_PER_SESSION = 5;
 const RELEASE_GOAL_SECONDS = 10;
 const LATENCY_GOAL_MS = 1000;
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const now = (): number => performance.timeOrigin + performance.now();
-const nowSeconds = (): number => Math.floor(Date.now() / 1000);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
 // Everything a run creates (processes, databases, directories) is undone from here, also on Ctrl-C.
@@ -75,191 +73,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`${what}: no answer within ${ms / 1000} s`));
-    }, ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    clearTimeout(timer);
-  });
-}
+const SHAPE = { sessions: SESSIONS, resultsPerSession: RESULTS_PER_SESSION, eventsPerSession: 1 };
 
-/** `clickstream migrate`: creates the schema and the collecting batch, as the service would. */
-function migrate(databaseUrl: string): void {
-  const run = spawnSync(process.execPath, ['dist/cli/main.js', 'migrate', '--database-url', databaseUrl], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
-  if (run.status !== 0) throw new Error(`migrate failed (${run.status ?? run.signal}): ${run.stderr}`);
-}
-
-const SEED_ID = (column: string): string => `'seed-' || lpad(${column}::text, 8, '0')`;
-
-/** One transaction of INSERT ... SELECT from recursive CTEs, rows in key order; session_count = last number. */
-function seedSqlite(path: string, sessions: number): void {
-  migrate(`sqlite:${path}`);
-  const db = new Database(path);
-  try {
-    db.pragma('synchronous = OFF');
-    db.pragma('cache_size = -262144');
-    const now = nowSeconds();
-    db.transaction(() => {
-      const batch = db
-        .prepare<[], { batch_id: string; session_count: number }>(
-          'SELECT batch_id, session_count FROM batches WHERE released_at IS NULL',
-        )
-        .get();
-      if (!batch) throw new Error('migrate left no collecting batch');
-      db.prepare(
-        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
-         INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-           sort_by, user_id, created_at, created_at_given, registered_at)
-         SELECT printf('seed-%08d', i), @batch, @base + i, json_quote('query ' || i), '{"source":"seed"}', NULL,
-           NULL, 'user-' || (i % 1000), @now, 1, @now
-         FROM n`,
-      ).run({ count: sessions, batch: batch.batch_id, base: batch.session_count, now });
-      db.prepare(
-        `WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < @rows - 1)
-         INSERT INTO search_results (session_id, position, object_id, rank, meta)
-         SELECT printf('seed-%08d', j / @per + 1), j % @per, 'obj-' || (j % @per), 1.0 / (j % @per + 1), NULL
-         FROM k`,
-      ).run({ rows: sessions * RESULTS_PER_SESSION, per: RESULTS_PER_SESSION });
-      db.prepare(
-        `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
-         INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given,
-           meta, received_at)
-         SELECT printf('seed-%08d', i), 'e0', 'obj-0', 'click', 0, @now, 1, NULL, @now
-         FROM n`,
-      ).run({ count: sessions, now });
-      db.prepare('UPDATE batches SET session_count = session_count + ? WHERE released_at IS NULL').run(sessions);
-    }).immediate();
-    db.pragma('wal_checkpoint(TRUNCATE)');
-  } finally {
-    db.close();
-  }
-}
-
-/**
- * INSERT ... SELECT FROM generate_series; session numbers from the store's own sequence and number_base.
- * Foreign keys are not checked row by row (session_replication_role = replica): the rows are correct by
- * construction. VACUUM ANALYZE then leaves the tables as autovacuum would on a long-running store.
- */
-async function seedPostgres(url: string, sessions: number, vacuum: boolean): Promise<void> {
-  migrate(url);
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const now = nowSeconds();
-    await client.query('BEGIN');
-    await client.query('SET LOCAL session_replication_role = replica');
-    await client.query(
-      `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-         sort_by, user_id, created_at, created_at_given, registered_at)
-       SELECT ${SEED_ID('i')}, b.batch_id, nextval('session_numbers') - b.number_base, to_json('query ' || i),
-         '{"source":"seed"}'::json, NULL, NULL, 'user-' || (i % 1000), $2, true, $2
-       FROM batches b, generate_series(1, $1::int) AS i
-       WHERE b.released_at IS NULL`,
-      [sessions, now],
-    );
-    await client.query(
-      `INSERT INTO search_results (session_id, position, object_id, rank, meta)
-       SELECT ${SEED_ID('i')}, p, 'obj-' || p, 1.0 / (p + 1), NULL
-       FROM generate_series(1, $1::int) AS i, generate_series(0, $2::int - 1) AS p`,
-      [sessions, RESULTS_PER_SESSION],
-    );
-    await client.query(
-      `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given,
-         meta, received_at)
-       SELECT ${SEED_ID('i')}, 'e0', 'obj-0', 'click', 0, $2, true, NULL, $2
-       FROM generate_series(1, $1::int) AS i`,
-      [sessions, now],
-    );
-    await client.query('COMMIT');
-    if (vacuum) await client.query('VACUUM (ANALYZE) sessions, search_results, events, batches');
-    await client.query('CHECKPOINT');
-  } finally {
-    await client.end();
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no TCP port'));
-        else resolve(address.port);
-      });
-    });
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => {
-      resolve();
-    });
-  });
-}
-
-/** SIGTERM (the service drains), then SIGKILL if it is still there after 10 s. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  try {
-    await withTimeout(exited(child), 10_000, 'process exit');
-  } catch {
-    child.kill('SIGKILL');
-    await exited(child);
-  }
-}
-
-interface Service {
-  readonly base: string;
-  readonly child: ChildProcess;
-  readonly output: () => string;
-}
-
-async function startService(databaseUrl: string): Promise<Service> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      CLICKSTREAM_HOST: '127.0.0.1',
-      CLICKSTREAM_PORT: String(port),
-      CLICKSTREAM_DATABASE_URL: databaseUrl,
-      CLICKSTREAM_LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cleanups.push(() => stopProcess(child));
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-20_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${output}`);
-    try {
-      const ready = await fetch(`${base}/ready`, { signal: AbortSignal.timeout(2000) });
-      if (ready.ok) break;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`service not ready within 60 s: ${output}`);
-    await sleep(100);
-  }
-  return { base, child, output: () => output };
+function startService(databaseUrl: string): Promise<Service> {
+  return startServiceProcess(databaseUrl, (undo) => cleanups.push(undo));
 }
 
 function isLoadMessage(message: unknown): message is LoadMessage {
@@ -469,32 +286,15 @@ async function runSqlite(): Promise<BackendResult> {
   });
   const path = join(dir, 'bench.db');
   return measure('sqlite', `sqlite:${path}`, () => {
-    seedSqlite(path, SESSIONS);
+    seedSqlite(path, SHAPE);
     return Promise.resolve();
   });
 }
 
 async function runPostgres(): Promise<BackendResult> {
-  const name = `clickstream_bench_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  cleanups.push(async () => {
-    const dropper = new pg.Client({ connectionString: ADMIN_URL });
-    await dropper.connect();
-    try {
-      await dropper.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    } finally {
-      await dropper.end();
-    }
-  });
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  return measure('postgres', url.toString(), () => seedPostgres(url.toString(), SESSIONS, !args['skip-vacuum']));
+  const database = await createPostgresDatabase(ADMIN_URL, 'clickstream_bench');
+  cleanups.push(database.drop);
+  return measure('postgres', database.url, () => seedPostgres(database.url, SHAPE, !args['skip-vacuum']));
 }
 
 const pass = (ok: boolean): string => (ok ? 'PASS' : 'MISS');

@@ -1,0 +1,751 @@
+/**
+ * Throughput benchmark of the service against a ceiling, per backend (`npm run bench`).
+ *
+ * For each backend the service runs in a process of its own (`node dist/main.js`) on a fresh store per
+ * scenario, and wrk (Debian's package, bench/load.lua; see bench/NOTES.md for why not autocannon) drives it
+ * from another process. The ceiling is bench/ceiling-server.ts, a bare node:http server in its own process
+ * that reads and JSON-parses the same bodies, driven by the same wrk with the same script, measured in the
+ * same run just before the backend's scenarios. Scenarios (each: warm-up, then a measured run):
+ *   events    POST /session/events, 2 events per request, over sessions registered first through the API
+ *   sessions  POST /session with 20 results, a new session_id per request
+ *   mixed     a registration, then two event posts for that session (sent once it was answered)
+ *   pages     GET /internal/batch/sessions of a released batch seeded by bulk SQL, following last_number
+ *   export    `clickstream export` of such a batch to a file, timed, peak RSS by GNU time
+ * Service peak RSS: VmRSS of its process sampled every 100 ms and VmHWM, from its start (including the
+ * preparation) to the end of the measured run. Results: stdout and bench/results/<date>-<backend>.md.
+ *
+ * Usage: npm run bench [-- --backends sqlite,postgres --scenarios events,sessions,mixed,pages,export
+ *   --duration 10 --warmup 2 --connections 64 --wrk-threads 1 --registered-sessions 10000
+ *   --batch-sessions 100000 --page-limit 100 --quiet-wait 30 --log-level info
+ *   --postgres-url postgres://postgres@127.0.0.1:5432/postgres --output-dir bench/results]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { machineCpuSeconds, processMemoryBytes, waitForQuietMachine } from './proc-stats.js';
+import { exited, ROOT, startCeiling, startService, stopProcess } from './processes.js';
+import type { Service } from './processes.js';
+import { createPostgresDatabase, seedPostgres, seedSqlite } from './seed.js';
+import { runWrk, wrkVersion } from './wrk.js';
+import type { WrkResult } from './wrk.js';
+
+const BACKENDS = ['sqlite', 'postgres'] as const;
+type Backend = (typeof BACKENDS)[number];
+const SCENARIOS = ['events', 'sessions', 'mixed', 'pages', 'export'] as const;
+type ScenarioName = (typeof SCENARIOS)[number];
+/** Scenarios whose requests the ceiling server can answer like the service (same bodies, small answers). */
+const WITH_CEILING: readonly ScenarioName[] = ['events', 'sessions', 'mixed'];
+
+const { values: args } = parseArgs({
+  options: {
+    backends: { type: 'string', default: BACKENDS.join(',') },
+    scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '64' },
+    'wrk-threads': { type: 'string', default: '1' },
+    'registered-sessions': { type: 'string', default: '10000' },
+    'batch-sessions': { type: 'string', default: '100000' },
+    'page-limit': { type: 'string', default: '100' },
+    'quiet-wait': { type: 'string', default: '30' },
+    'log-level': { type: 'string', default: 'info' },
+    'postgres-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/postgres' },
+    'output-dir': { type: 'string', default: join(ROOT, 'bench', 'results') },
+  },
+});
+
+function positive(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name}: a positive integer, got ${value}`);
+  return n;
+}
+function listOf<T extends string>(name: string, value: string, allowed: readonly T[]): T[] {
+  return value.split(',').map((item): T => {
+    const found = allowed.find((a) => a === item.trim());
+    if (found === undefined) throw new Error(`--${name}: unknown ${item}; one of ${allowed.join(', ')}`);
+    return found;
+  });
+}
+
+const DURATION = positive('duration', args.duration);
+const WARMUP = positive('warmup', args.warmup);
+const CONNECTIONS = positive('connections', args.connections);
+const WRK_THREADS = positive('wrk-threads', args['wrk-threads']);
+const REGISTERED = positive('registered-sessions', args['registered-sessions']);
+const BATCH_SESSIONS = positive('batch-sessions', args['batch-sessions']);
+const PAGE_LIMIT = positive('page-limit', args['page-limit']);
+const QUIET_WAIT_S = Number(args['quiet-wait']);
+const ADMIN_URL = args['postgres-url'];
+const RUN_BACKENDS = listOf('backends', args.backends, BACKENDS);
+const RUN_SCENARIOS = listOf('scenarios', args.scenarios, SCENARIOS);
+const RESULTS = 20;
+const BATCH_EVENTS = 2;
+/** Other work on the machine above this (cores) is called out next to the figures it may have lowered. */
+const BUSY_MACHINE_CORES = 0.25;
+const MB = 1_000_000;
+const RSS_GOAL_BYTES = 300 * MB;
+const EXPORT_GOAL_RATE = 20_000;
+const P99_GOAL_MS = 25;
+const RATIO_GOALS: Record<Backend, { events: number; sessions: number }> = {
+  sqlite: { events: 0.6, sessions: 0.5 },
+  postgres: { events: 0.35, sessions: 0.3 },
+};
+
+const fmt = (n: number, digits = 0): string =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+    : '—';
+const mb = (bytes: number | null): string => (bytes === null ? '—' : `${fmt(bytes / MB)} MB`);
+const tag = (): string => randomBytes(4).toString('hex');
+
+// ---------------------------------------------------------------------------------------------------------
+// Everything a run creates (processes, databases, directories) is undone from here, also on failure and
+// Ctrl-C. Scenarios unwind to their own mark, so each leaves nothing behind for the next.
+const cleanups: (() => Promise<void> | void)[] = [];
+const register = (undo: () => Promise<void> | void): void => {
+  cleanups.push(undo);
+};
+async function unwindTo(mark: number): Promise<void> {
+  while (cleanups.length > mark) {
+    const undo = cleanups.pop();
+    try {
+      await undo?.();
+    } catch (error) {
+      console.error('cleanup step failed:', error);
+    }
+  }
+}
+const run = { interrupted: false };
+const interrupted = (): boolean => run.interrupted;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    run.interrupted = true;
+    console.error(`\n${signal}: stopping, cleaning up ...`);
+    void unwindTo(0).finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Stores.
+
+interface Store {
+  readonly url: string;
+  /** A scratch directory of the scenario (SQLite file, export output). */
+  readonly dir: string;
+  /** PostgreSQL database name, for finding its backends' processes. */
+  readonly database: string | null;
+}
+
+async function freshStore(backend: Backend): Promise<Store> {
+  const dir = mkdtempSync(join(tmpdir(), 'clickstream-bench-'));
+  register(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+  if (backend === 'sqlite') return { url: `sqlite:${join(dir, 'bench.db')}`, dir, database: null };
+  const database = await createPostgresDatabase(ADMIN_URL, 'clickstream_bench');
+  register(database.drop);
+  return { url: database.url, dir, database: new URL(database.url).pathname.slice(1) };
+}
+
+/** Seeds BATCH_SESSIONS sessions (20 results, 2 events each) into the collecting batch by bulk SQL. */
+async function seedBatch(backend: Backend, store: Store): Promise<number> {
+  const started = performance.now();
+  const shape = { sessions: BATCH_SESSIONS, resultsPerSession: RESULTS, eventsPerSession: BATCH_EVENTS };
+  if (backend === 'sqlite') seedSqlite(store.url.slice('sqlite:'.length), shape);
+  else await seedPostgres(store.url, shape, true);
+  return (performance.now() - started) / 1000;
+}
+
+/** PIDs of the PostgreSQL backends serving the database (the service's pool), to count their CPU. */
+async function postgresBackendPids(database: string | null): Promise<number[]> {
+  if (database === null) return [];
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [
+      database,
+    ]);
+    return rows.map((r) => r.pid);
+  } finally {
+    await client.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The service and what it is asked.
+
+function resultsOf(count: number): { object_id: string; rank: number }[] {
+  return Array.from({ length: count }, (_, i) => ({ object_id: `obj-${i}`, rank: Number((1 / (i + 1)).toFixed(4)) }));
+}
+
+async function postJson(url: string, body: unknown): Promise<{ status: number; text: string }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(60_000),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** Registers `count` sessions `<prefix>0 ...` (20 results each) through the API, 32 at a time. */
+async function registerSessions(base: string, prefix: string, count: number): Promise<number> {
+  const started = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < count; i = next++) {
+      const { status, text } = await postJson(`${base}/api/v1/clickstream/session`, {
+        session_id: `${prefix}${i}`,
+        search_query: `bench query ${i}`,
+        search_results: resultsOf(RESULTS),
+        search_meta: { source: 'bench' },
+        user_id: `bench-user-${i % 1000}`,
+      });
+      if (status !== 200) throw new Error(`registering ${prefix}${i}: ${status} ${text.slice(0, 300)}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, worker));
+  return (performance.now() - started) / 1000;
+}
+
+async function releaseThroughApi(base: string, expected: number): Promise<string> {
+  const { status, text } = await postJson(`${base}/api/v1/clickstream/internal/batch/release`, {
+    release_id: `bench-${tag()}`,
+  });
+  if (status !== 200) throw new Error(`release: ${status} ${text.slice(0, 300)}`);
+  return batchIdOf(text, expected);
+}
+
+function batchIdOf(text: string, expected: number): string {
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== 'object' || parsed === null || !('batch_id' in parsed) || !('session_count' in parsed)) {
+    throw new Error(`release answered ${text.slice(0, 300)}`);
+  }
+  if (parsed.session_count !== expected) {
+    throw new Error(`release counted ${String(parsed.session_count)} sessions, not ${expected}`);
+  }
+  if (typeof parsed.batch_id !== 'string') throw new Error(`release answered ${text.slice(0, 300)}`);
+  return parsed.batch_id;
+}
+
+/** Samples the service's VmRSS every 100 ms; peak() also takes the kernel's own high-water mark. */
+function rssSampler(pid: number): { readonly peak: () => number | null } {
+  let max: number | null = null;
+  const sample = (): void => {
+    const rss = processMemoryBytes(pid, 'VmRSS');
+    if (rss !== null && (max === null || rss > max)) max = rss;
+  };
+  sample();
+  const timer = setInterval(sample, 100);
+  register(() => {
+    clearInterval(timer);
+  });
+  return {
+    peak: () => {
+      sample();
+      const hwm = processMemoryBytes(pid, 'VmHWM');
+      return hwm === null ? max : Math.max(hwm, max ?? 0);
+    },
+  };
+}
+
+const waitForQuiet = (ours: readonly number[]): Promise<number> =>
+  waitForQuietMachine(ours, QUIET_WAIT_S, BUSY_MACHINE_CORES);
+
+interface Target {
+  readonly base: string;
+  readonly pid: number;
+  /** Processes working for the target besides itself (PostgreSQL backends). */
+  readonly helpers: () => Promise<number[]>;
+}
+
+/** A warm-up run, then the measured run, of one load.lua scenario against the target. */
+async function drive(target: Target, script: Readonly<Record<string, string | number>>): Promise<WrkResult> {
+  await waitForQuiet([target.pid, ...(await target.helpers())]);
+  const common = { url: target.base, threads: WRK_THREADS, connections: CONNECTIONS, register };
+  await runWrk({ ...common, seconds: WARMUP, script: { ...script, tag: `w${tag()}` }, watch: new Map() });
+  const helpers = await target.helpers();
+  return runWrk({
+    ...common,
+    seconds: DURATION,
+    script: { ...script, tag: `m${tag()}` },
+    watch: new Map([
+      ['target', [target.pid]],
+      ['db', helpers],
+    ]),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenarios.
+
+interface Measured {
+  readonly name: ScenarioName;
+  readonly wrk: WrkResult | null;
+  readonly ceiling: WrkResult | null;
+  readonly rps: number;
+  readonly eventsPerSecond: number | null;
+  readonly sessionsPerSecond: number | null;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly serviceRss: number | null;
+  readonly exportRss: number | null;
+  readonly failed: number;
+  readonly cpu: string;
+  readonly busy: boolean;
+  readonly notes: readonly string[];
+}
+
+interface Failed {
+  readonly name: ScenarioName;
+  readonly error: string;
+}
+
+const DESCRIPTIONS: Record<ScenarioName, () => string> = {
+  events: () =>
+    `(a) POST /session/events, 2 events per request (unique event ids), spread over ${fmt(REGISTERED)} sessions registered through the API first`,
+  sessions: () => `(b) POST /session with ${RESULTS} results, a new session_id per request`,
+  mixed: () =>
+    '(c) mixed: POST /session, then two POST /session/events for that session (each sent once the registration was answered)',
+  pages: () =>
+    `(d) GET /internal/batch/sessions, limit=${PAGE_LIMIT}, of a released ${fmt(BATCH_SESSIONS)}-session batch (${RESULTS} results, ${BATCH_EVENTS} events each; seeded by bulk SQL): one reader per connection, each following last_number from its own start, wrapping at the end`,
+  export: () =>
+    `(e) \`clickstream export --output FILE\` of a released ${fmt(BATCH_SESSIONS)}-session batch (as in (d)), one process, after the service stopped`,
+};
+
+function cpuSummary(result: WrkResult, targetName: string): { text: string; busy: boolean } {
+  const target = result.cpu.get('target') ?? Number.NaN;
+  const generator = result.cpu.get('generator') ?? Number.NaN;
+  const db = result.cpu.get('db') ?? 0;
+  const other = Math.max(0, result.machineCpu - target - generator - db);
+  const parts = [`${targetName} ${target.toFixed(2)}`, `wrk ${generator.toFixed(2)}`];
+  if (result.cpu.get('db') !== undefined && db > 0) parts.push(`pg backends ${db.toFixed(2)}`);
+  parts.push(`other ${other.toFixed(2)}`);
+  return { text: parts.join(', '), busy: other >= BUSY_MACHINE_CORES };
+}
+
+function failedCount(result: WrkResult): number {
+  return result.non2xx + result.socketErrors + result.timeouts;
+}
+
+function failureNotes(what: string, result: WrkResult): string[] {
+  if (failedCount(result) === 0) return [];
+  const statuses = [...result.statuses].map(([status, count]) => `${status}: ${fmt(count)}`).join(', ');
+  return [
+    `**${what} HAD ERRORS**: ${fmt(result.non2xx)} non-2xx answers, ${fmt(result.socketErrors)} socket errors, ` +
+      `${fmt(result.timeouts)} timeouts (statuses ${statuses})` +
+      (result.samples.length > 0 ? `; first answers: ${result.samples.map((s) => `\`${s}\``).join(' ')}` : ''),
+  ];
+}
+
+async function serviceScenario(
+  backend: Backend,
+  name: Exclude<ScenarioName, 'export'>,
+  ceilings: ReadonlyMap<ScenarioName, WrkResult>,
+): Promise<Measured> {
+  const store = await freshStore(backend);
+  const notes: string[] = [];
+  let batchId = '';
+  if (name === 'pages') {
+    const seconds = await seedBatch(backend, store);
+    notes.push(`seeded ${fmt(BATCH_SESSIONS)} sessions in ${seconds.toFixed(1)} s`);
+  }
+  const service: Service = await startService(store.url, register, { CLICKSTREAM_LOG_LEVEL: args['log-level'] });
+  const pid = service.child.pid ?? -1;
+  const rss = rssSampler(pid);
+  const prefix = `pre-${tag()}-`;
+  let script: Record<string, string | number>;
+  switch (name) {
+    case 'events': {
+      const seconds = await registerSessions(service.base, prefix, REGISTERED);
+      notes.push(`registered ${fmt(REGISTERED)} sessions through the API in ${seconds.toFixed(1)} s`);
+      script = { scenario: 'events', sessions: REGISTERED, prefix };
+      break;
+    }
+    case 'sessions':
+      script = { scenario: 'sessions', results: RESULTS };
+      break;
+    case 'mixed':
+      script = { scenario: 'mixed', results: RESULTS };
+      break;
+    case 'pages':
+      batchId = await releaseThroughApi(service.base, BATCH_SESSIONS);
+      script = {
+        scenario: 'pages',
+        batch: batchId,
+        limit: PAGE_LIMIT,
+        sessions: BATCH_SESSIONS,
+        readers: Math.ceil(CONNECTIONS / WRK_THREADS),
+      };
+      break;
+  }
+  const result = await drive({ base: service.base, pid, helpers: () => postgresBackendPids(store.database) }, script);
+  const serviceRss = rss.peak();
+  if (service.child.exitCode !== null) throw new Error(`the service died: ${service.output()}`);
+  await stopProcess(service.child);
+  const cpu = cpuSummary(result, 'service');
+  const ceiling = ceilings.get(name) ?? null;
+  const seconds = result.seconds;
+  return {
+    name,
+    wrk: result,
+    ceiling,
+    rps: result.requests / seconds,
+    eventsPerSecond: name === 'events' || name === 'mixed' ? result.eventsStored / seconds : null,
+    sessionsPerSecond:
+      name === 'pages' ? result.sessionsRead / seconds : name === 'events' ? null : result.sessionsOk / seconds,
+    p50Ms: result.latencyMs.p50,
+    p99Ms: result.latencyMs.p99,
+    serviceRss,
+    exportRss: null,
+    failed: failedCount(result),
+    cpu: cpu.text,
+    busy: cpu.busy,
+    notes: [
+      ...notes,
+      ...failureNotes(`scenario ${name}`, result),
+      ...(ceiling ? failureNotes('its ceiling', ceiling) : []),
+    ],
+  };
+}
+
+async function countLines(path: string): Promise<number> {
+  let lines = 0;
+  for await (const chunk of createReadStream(path)) {
+    if (!(chunk instanceof Buffer)) continue;
+    for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) lines++;
+  }
+  return lines;
+}
+
+function runCli(cliArgs: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['dist/cli/main.js', ...cliArgs], { cwd: ROOT });
+    register(() => stopProcess(child));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-5000)));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function exportScenario(backend: Backend): Promise<Measured> {
+  const store = await freshStore(backend);
+  const seedSeconds = await seedBatch(backend, store);
+  const released = await runCli(['release', '--release-id', `bench-${tag()}`, '--database-url', store.url]);
+  if (released.code !== 0) throw new Error(`clickstream release failed: ${released.stderr}`);
+  const batchId = batchIdOf(released.stdout, BATCH_SESSIONS);
+  const output = join(store.dir, 'export.jsonl');
+  await waitForQuiet([]);
+  const machineStart = machineCpuSeconds();
+  const started = performance.now();
+  // GNU time prints the child's peak RSS (KiB) and its user and system CPU seconds on stderr.
+  const child = spawn(
+    '/usr/bin/time',
+    [
+      '-f',
+      'BENCH-TIME %M %U %S',
+      process.execPath,
+      'dist/cli/main.js',
+      'export',
+      '--batch-id',
+      batchId,
+      '--database-url',
+      store.url,
+      '--output',
+      output,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  register(() => stopProcess(child));
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-5000)));
+  await exited(child);
+  const seconds = (performance.now() - started) / 1000;
+  const machineEnd = machineCpuSeconds();
+  const time = /BENCH-TIME (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
+  if (child.exitCode !== 0 || !time) throw new Error(`export failed (${child.exitCode}): ${stderr}`);
+  const lines = await countLines(output);
+  const exportCores = (Number(time[2]) + Number(time[3])) / seconds;
+  const other = Math.max(0, (machineEnd.busy - machineStart.busy) / seconds - exportCores);
+  const notes = [
+    `seeded ${fmt(BATCH_SESSIONS)} sessions in ${seedSeconds.toFixed(1)} s; wall time ${seconds.toFixed(2)} s`,
+  ];
+  if (lines !== BATCH_SESSIONS) notes.push(`**EXPORT WROTE ${fmt(lines)} LINES, NOT ${fmt(BATCH_SESSIONS)}**`);
+  return {
+    name: 'export',
+    wrk: null,
+    ceiling: null,
+    rps: Number.NaN,
+    eventsPerSecond: null,
+    sessionsPerSecond: lines / seconds,
+    p50Ms: Number.NaN,
+    p99Ms: Number.NaN,
+    serviceRss: null,
+    exportRss: Number(time[1]) * 1024,
+    failed: lines === BATCH_SESSIONS ? 0 : 1,
+    cpu: `export ${exportCores.toFixed(2)}, other${backend === 'postgres' ? ' (incl. PostgreSQL)' : ''} ${other.toFixed(2)}`,
+    busy: backend === 'sqlite' && other >= BUSY_MACHINE_CORES,
+    notes,
+  };
+}
+
+/** The ceiling server under the same load as each service scenario that has one. */
+async function measureCeilings(scenarios: readonly ScenarioName[]): Promise<Map<ScenarioName, WrkResult>> {
+  const ceilings = new Map<ScenarioName, WrkResult>();
+  const wanted = scenarios.filter((s) => WITH_CEILING.includes(s));
+  if (wanted.length === 0) return ceilings;
+  const mark = cleanups.length;
+  try {
+    const ceiling = await startCeiling(register);
+    const pid = ceiling.child.pid ?? -1;
+    for (const name of wanted) {
+      const script: Record<string, string | number> =
+        name === 'events'
+          ? { scenario: 'events', sessions: REGISTERED, prefix: `pre-${tag()}-` }
+          : { scenario: name, results: RESULTS };
+      const result = await drive({ base: ceiling.base, pid, helpers: () => Promise.resolve([]) }, script);
+      console.log(
+        `   ceiling ${name}: ${fmt(result.requests / result.seconds)} req/s, p99 ${result.latencyMs.p99.toFixed(1)} ms (CPU: ${cpuSummary(result, 'ceiling').text})`,
+      );
+      ceilings.set(name, result);
+    }
+  } finally {
+    await unwindTo(mark);
+  }
+  return ceilings;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Report.
+
+interface BackendReport {
+  readonly backend: Backend;
+  readonly measured: Measured[];
+  readonly failed: Failed[];
+}
+
+type Verdict = 'PASS' | 'MISS' | 'not measured';
+interface Goal {
+  readonly goal: string;
+  readonly measured: string;
+  readonly verdict: Verdict;
+}
+
+function goals(report: BackendReport): Goal[] {
+  const byName = (name: ScenarioName): Measured | undefined => report.measured.find((m) => m.name === name);
+  const result: Goal[] = [];
+  const verdict = (m: Measured | undefined, ok: (m: Measured) => boolean): Verdict =>
+    m === undefined ? 'not measured' : m.failed === 0 && ok(m) ? 'PASS' : 'MISS';
+  const errorsNote = (m: Measured | undefined): string =>
+    m !== undefined && m.failed > 0 ? ` (**${fmt(m.failed)} failed requests**)` : '';
+  const ratio = (m: Measured | undefined): number =>
+    m?.ceiling ? m.rps / (m.ceiling.requests / m.ceiling.seconds) : Number.NaN;
+  const targets = RATIO_GOALS[report.backend];
+  for (const [name, route, goal] of [
+    ['events', 'events route (a)', targets.events],
+    ['sessions', 'session route with 20 results (b)', targets.sessions],
+  ] as const) {
+    const m = byName(name);
+    result.push({
+      goal: `${route}: req/s >= ${goal} × ceiling`,
+      measured: m
+        ? `${ratio(m).toFixed(2)} (${fmt(m.rps)} / ${fmt(ratio(m) > 0 ? m.rps / ratio(m) : Number.NaN)} req/s)${errorsNote(m)}`
+        : '—',
+      verdict: verdict(m, () => ratio(m) >= goal),
+    });
+  }
+  if (report.backend === 'sqlite') {
+    for (const [name, route] of [
+      ['events', 'events route (a)'],
+      ['sessions', 'session route (b)'],
+    ] as const) {
+      const m = byName(name);
+      result.push({
+        goal: `${route}: p99 <= ${P99_GOAL_MS} ms`,
+        measured: m ? `${m.p99Ms.toFixed(1)} ms${errorsNote(m)}` : '—',
+        verdict: verdict(m, (x) => x.p99Ms <= P99_GOAL_MS),
+      });
+    }
+  }
+  const exported = byName('export');
+  result.push({
+    goal: `export (e): >= ${fmt(EXPORT_GOAL_RATE)} sessions/s`,
+    measured: exported ? `${fmt(exported.sessionsPerSecond ?? Number.NaN)} sessions/s${errorsNote(exported)}` : '—',
+    verdict: verdict(exported, (x) => (x.sessionsPerSecond ?? 0) >= EXPORT_GOAL_RATE),
+  });
+  result.push({
+    goal: `export (e): peak RSS < ${RSS_GOAL_BYTES / MB} MB`,
+    measured: exported ? mb(exported.exportRss) : '—',
+    verdict: verdict(exported, (x) => x.exportRss !== null && x.exportRss < RSS_GOAL_BYTES),
+  });
+  const withService = report.measured.filter((m) => m.serviceRss !== null);
+  const peak = withService.reduce((max, m) => Math.max(max, m.serviceRss ?? 0), 0);
+  const peakIn = withService.find((m) => m.serviceRss === peak)?.name;
+  result.push({
+    goal: `service RSS < ${RSS_GOAL_BYTES / MB} MB throughout`,
+    measured: withService.length > 0 ? `peak ${mb(peak)} (in ${peakIn ?? '?'})` : '—',
+    verdict:
+      withService.length === 0 ? 'not measured' : peak < RSS_GOAL_BYTES && report.failed.length === 0 ? 'PASS' : 'MISS',
+  });
+  return result;
+}
+
+function scenarioRow(m: Measured): string {
+  const ceilingRps = m.ceiling ? m.ceiling.requests / m.ceiling.seconds : Number.NaN;
+  const cells = [
+    m.name,
+    m.name === 'export' ? '—' : fmt(m.rps),
+    m.eventsPerSecond === null ? '—' : fmt(m.eventsPerSecond),
+    m.sessionsPerSecond === null ? '—' : fmt(m.sessionsPerSecond),
+    m.name === 'export' ? '—' : m.p50Ms.toFixed(1),
+    m.name === 'export' ? '—' : m.p99Ms.toFixed(1),
+    m.name === 'export' ? `— (export process: ${mb(m.exportRss)})` : mb(m.serviceRss),
+    m.ceiling ? fmt(ceilingRps) : '—',
+    m.ceiling ? (m.rps / ceilingRps).toFixed(2) : '—',
+    m.failed === 0 ? '0' : `**${fmt(m.failed)}**`,
+    m.busy ? `${m.cpu} **(machine busy)**` : m.cpu,
+  ];
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** The commit the service was built from, and whether src/ had changes on top of it. */
+function serviceVersion(): string {
+  const git = (gitArgs: readonly string[]): string =>
+    spawnSync('git', gitArgs, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  if (commit === '') return 'service built from a tree outside git';
+  const dirty = git(['status', '--porcelain', '--', 'src']) !== '';
+  return `service built from commit ${commit}${dirty ? ' with uncommitted changes in src/' : ''}`;
+}
+
+async function machineLine(): Promise<string> {
+  let postgres = 'PostgreSQL not reachable';
+  const client = new pg.Client({ connectionString: ADMIN_URL });
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ v: string }>("SELECT current_setting('server_version') AS v");
+    postgres = `PostgreSQL ${rows[0]?.v ?? '?'} (default settings)`;
+  } catch {
+    // Said as is.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  return (
+    `${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${fmt(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
+    `${postgres}, ${(wrkVersion() ?? 'wrk ?').split(' ').slice(0, 2).join(' ')}; service, load generator and database on the same machine`
+  );
+}
+
+function renderReport(report: BackendReport, date: string, machine: string, command: string, built: string): string {
+  const goalRows = goals(report);
+  const failures = [
+    ...report.failed.map((f) => `- **scenario ${f.name} FAILED**: ${f.error}`),
+    ...report.measured.flatMap((m) => m.notes.filter((n) => n.startsWith('**')).map((n) => `- ${m.name}: ${n}`)),
+  ];
+  return [
+    `## Throughput against the ceiling: ${report.backend} (${date})`,
+    '',
+    `Command: \`${command}\`; ${built}. ${machine}.`,
+    `Each scenario runs on a fresh store: ${WARMUP} s warm-up, then ${DURATION} s measured, ${CONNECTIONS} connections,`,
+    `wrk with ${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''} and bench/load.lua in a process of its own (bench/NOTES.md says why wrk).`,
+    'The ceiling is bench/ceiling-server.ts (bare node:http: reads and JSON-parses the same bodies, answers a',
+    'small JSON) in its own process, driven by the same wrk and script just before the scenarios. Latency is',
+    "wrk's, from sending a request to its answer. Peak RSS: the service process's VmHWM and VmRSS sampled every",
+    '100 ms, from its start (including the preparation) to the end of the measured run. CPU is in cores (1.00 = one',
+    'CPU busy) over the measured run; "other" is the rest of the machine (other work, PostgreSQL background processes).',
+    '',
+    ...(failures.length > 0 ? ['### ERRORS', '', ...failures, ''] : []),
+    '| scenario | req/s | events/s | sessions/s | p50 ms | p99 ms | service peak RSS | ceiling req/s | ratio | failed requests | CPU (cores) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...report.measured.map(scenarioRow),
+    ...report.failed.map((f) => `| ${f.name} | **failed** | | | | | | | | | |`),
+    '',
+    '| goal | measured | verdict |',
+    '| --- | --- | --- |',
+    ...goalRows.map((g) => `| ${g.goal} | ${g.measured} | **${g.verdict}** |`),
+    '',
+    'Scenarios:',
+    '',
+    ...RUN_SCENARIOS.map((name) => {
+      const m = report.measured.find((x) => x.name === name);
+      const notes = m?.notes.filter((n) => !n.startsWith('**')) ?? [];
+      return `- ${DESCRIPTIONS[name]()}.${notes.length > 0 ? ` Here: ${notes.join('; ')}.` : ''}`;
+    }),
+    '',
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function runBackend(backend: Backend): Promise<BackendReport> {
+  const measured: Measured[] = [];
+  const failed: Failed[] = [];
+  console.log(`[${backend}] ceiling ...`);
+  let ceilings = new Map<ScenarioName, WrkResult>();
+  try {
+    ceilings = await measureCeilings(RUN_SCENARIOS);
+  } catch (error) {
+    console.error(`[${backend}] ceiling failed:`, error);
+  }
+  for (const name of RUN_SCENARIOS) {
+    if (interrupted()) break;
+    const mark = cleanups.length;
+    console.log(`[${backend}] ${name} ...`);
+    try {
+      const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, ceilings);
+      measured.push(m);
+      console.log(`   ${scenarioRow(m)}`);
+      for (const note of m.notes.filter((n) => n.startsWith('**'))) console.log(`   !!! ${note}`);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      console.error(`   !!! [${backend}] ${name} FAILED: ${message}`);
+      failed.push({ name, error: message.split('\n')[0]?.slice(0, 500) ?? '' });
+    } finally {
+      await unwindTo(mark);
+    }
+  }
+  return { backend, measured, failed };
+}
+
+async function main(): Promise<void> {
+  if (wrkVersion() === null) {
+    throw new Error("wrk is not installed. It is Debian's package: apt-get install wrk (see bench/NOTES.md)");
+  }
+  const date = new Date().toISOString().slice(0, 10);
+  // Taken now, right after `npm run bench` built dist/: src/ may change while the benchmark runs.
+  const built = serviceVersion();
+  const machine = await machineLine();
+  const command = process.argv.length > 2 ? `npm run bench -- ${process.argv.slice(2).join(' ')}` : 'npm run bench';
+  let anyFailed = false;
+  for (const backend of RUN_BACKENDS) {
+    if (interrupted()) break;
+    const report = await runBackend(backend);
+    // An interrupted run leaves the results of the last complete one in place.
+    if (interrupted()) return;
+    const text = renderReport(report, date, machine, command, built);
+    const output = join(args['output-dir'], `${date}-${backend}.md`);
+    mkdirSync(args['output-dir'], { recursive: true });
+    writeFileSync(output, `${text}\n`);
+    console.log(`\n${text}\nwritten to ${output}\n`);
+    if (report.failed.length > 0 || report.measured.some((m) => m.failed > 0)) anyFailed = true;
+  }
+  if (anyFailed) {
+    console.error('!!! some scenarios failed or had failed requests: see ERRORS above');
+    process.exitCode = 1;
+  }
+}
+
+try {
+  await main();
+} finally {
+  await unwindTo(0);
+}
