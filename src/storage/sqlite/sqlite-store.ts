@@ -141,36 +141,39 @@ export class SqliteStore implements ClickstreamStore {
   }
 
   /**
-   * Group commit (see GroupQueue): the writes of one event-loop turn run in one IMMEDIATE transaction,
-   * each inside its own savepoint, so a write that throws is rolled back alone and its neighbours commit.
-   * Every write settles only after the shared COMMIT: a request is still answered only once its own rows
-   * are durable. One commit per group instead of one per request lets the store keep up with HTTP.
+   * Group commit (see GroupQueue): the writes of one event-loop turn run in one IMMEDIATE transaction.
+   * Every write settles only after the shared COMMIT, so a request is still answered only once its own
+   * rows are durable; one commit per group instead of one per request lets the store keep up with HTTP.
+   * Optimistically the group runs without savepoints; if any write throws, the transaction is rolled back
+   * and the group runs again with a savepoint around each write, so the failing one is rolled back alone
+   * and its neighbours commit.
    */
-  private write<T>(work: Database.Transaction<() => T>): Promise<T> {
+  private write<T>(work: () => T): Promise<T> {
     // The queue carries writes of every result type; each caller gets back what its own work returned.
     return this.queue.push(work) as Promise<T>;
   }
 
   private runGroup(group: readonly GroupEntry<() => unknown, unknown>[]): void {
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    let outcomes: Outcome[];
     try {
-      this.db
-        .transaction(() => {
-          for (const entry of group) {
-            try {
-              // A transaction function called inside a transaction runs in a savepoint.
-              outcomes.push({ ok: true, value: entry.input() });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        })
+      outcomes = this.db
+        .transaction(() => group.map((entry): Outcome => ({ ok: true, value: entry.input() })))
         .immediate();
     } catch (error) {
-      // The group's BEGIN or COMMIT failed: nothing of it is stored, and every write says so.
-      const failure = storeFailure(error);
-      for (const entry of group) entry.reject(failure);
-      return;
+      if (group.length === 1 || !isRetriable(error)) {
+        // Alone, the write's own failure is the answer (its transaction rolled back whole).
+        const failure = storeFailure(error);
+        for (const entry of group) entry.reject(failure);
+        return;
+      }
+      try {
+        outcomes = this.db.transaction(() => group.map((entry) => this.isolated(entry.input))).immediate();
+      } catch (groupError) {
+        // The group's BEGIN or COMMIT failed: nothing of it is stored, and every write says so.
+        const failure = storeFailure(groupError);
+        for (const entry of group) entry.reject(failure);
+        return;
+      }
     }
     this.counters.commits++;
     this.counters.writes += group.length;
@@ -181,6 +184,21 @@ export class SqliteStore implements ClickstreamStore {
     });
   }
 
+  /** Runs one write inside a savepoint; a failure rolls back that write only. */
+  private isolated(work: () => unknown): Outcome {
+    const s = this.statements;
+    s.savepoint.run();
+    try {
+      const value = work();
+      s.releaseSavepoint.run();
+      return { ok: true, value };
+    } catch (error) {
+      s.rollbackToSavepoint.run();
+      s.releaseSavepoint.run();
+      return { ok: false, error };
+    }
+  }
+
   /** How many commits carried how many writes since the store was opened (group commit at work). */
   commitStats(): { commits: number; writes: number } {
     return { ...this.counters };
@@ -188,7 +206,7 @@ export class SqliteStore implements ClickstreamStore {
 
   registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
     const s = this.statements;
-    const run = this.db.transaction(() => {
+    const run = () => {
       const existing = s.sessionById.get(session.session_id);
       if (existing) return { created: false, session: this.withResults(existing) };
       const slot = s.nextNumber.get();
@@ -216,7 +234,7 @@ export class SqliteStore implements ClickstreamStore {
         is_irrelevant: false,
       };
       return { created: true, session: stored };
-    });
+    };
     return this.write(run);
   }
 
@@ -227,46 +245,45 @@ export class SqliteStore implements ClickstreamStore {
     isSame: (stored: NewEvent, incoming: NewEvent) => boolean,
   ): Promise<{ stored: number; duplicates: number }> {
     const s = this.statements;
-    const run = this.db.transaction(() => {
-      assertWritable(sessionId, this.statements.sessionState.get(sessionId), now);
-      const positions = new Map(s.positionsOf.all(sessionId).map((r) => [r.object_id, r.position]));
+    return this.write(() => {
+      assertWritable(sessionId, s.sessionState.get(sessionId), now);
       let stored = 0;
       let duplicates = 0;
       for (const event of events) {
-        const existing = s.eventById.get(sessionId, event.event_id);
-        if (existing) {
-          const { position: _position, ...previous } = toEvent(existing);
-          if (!isSame(previous, event)) {
-            throw eventConflict(sessionId, event.event_id);
-          }
-          duplicates++;
+        // The common case, a new event, costs one statement; only an id seen before is read back.
+        const inserted = s.insertEvent.run(
+          sessionId,
+          event.event_id,
+          event.object_id,
+          event.event_type,
+          sessionId,
+          event.object_id,
+          event.created_at,
+          event.created_at_given ? 1 : 0,
+          toJson(event.meta),
+          now,
+        );
+        if (inserted.changes === 1) {
+          stored++;
           continue;
         }
-        s.insertEvent.run({
-          session_id: sessionId,
-          event_id: event.event_id,
-          object_id: event.object_id,
-          event_type: event.event_type,
-          position: positions.get(event.object_id) ?? null,
-          created_at: event.created_at,
-          created_at_given: event.created_at_given ? 1 : 0,
-          meta: toJson(event.meta),
-          received_at: now,
-        });
-        stored++;
+        const existing = s.eventById.get(sessionId, event.event_id);
+        if (!existing) throw new Error(`event ${event.event_id} conflicted but cannot be read`);
+        const { position: _position, ...previous } = toEvent(existing);
+        if (!isSame(previous, event)) throw eventConflict(sessionId, event.event_id);
+        duplicates++;
       }
       return { stored, duplicates };
     });
-    return this.write(run);
   }
 
   markIrrelevant(sessionId: string, now: number): Promise<void> {
-    const run = this.db.transaction(() => {
+    const run = () => {
       const state = this.statements.sessionState.get(sessionId);
       if (state?.is_irrelevant === 1) return;
       assertWritable(sessionId, state, now);
       this.statements.markIrrelevant.run(sessionId);
-    });
+    };
     return this.write(run);
   }
 
@@ -299,7 +316,7 @@ export class SqliteStore implements ClickstreamStore {
 
   releaseBatch(releaseId: string, now: number, graceSeconds: number): Promise<BatchRecord> {
     const s = this.statements;
-    const run = this.db.transaction((): BatchRecord => {
+    const run = (): BatchRecord => {
       const previous = s.batchByRelease.get(releaseId);
       if (previous) return previous;
       const collecting = s.collecting.get();
@@ -310,7 +327,7 @@ export class SqliteStore implements ClickstreamStore {
       if (!released) throw new Error('the collecting batch vanished inside a write transaction');
       s.insertBatch.run(newBatchId(now), now);
       return released;
-    });
+    };
     return this.write(run);
   }
 
@@ -387,6 +404,9 @@ export class SqliteStore implements ClickstreamStore {
 
 function prepareStatements(db: Database.Database) {
   return {
+    savepoint: db.prepare('SAVEPOINT clickstream_write'),
+    releaseSavepoint: db.prepare('RELEASE clickstream_write'),
+    rollbackToSavepoint: db.prepare('ROLLBACK TO clickstream_write'),
     sessionById: db.prepare<[string], SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ?`),
     resultsOf: db.prepare<[string], ResultRow>(
       'SELECT session_id, position, object_id, rank, meta FROM search_results WHERE session_id = ? ORDER BY position',
@@ -414,17 +434,15 @@ function prepareStatements(db: Database.Database) {
       `SELECT s.is_irrelevant, b.sealed_at FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
        WHERE s.session_id = ?`,
     ),
-    positionsOf: db.prepare<[string], { object_id: string; position: number }>(
-      'SELECT object_id, position FROM search_results WHERE session_id = ?',
-    ),
     eventById: db.prepare<[string, string], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND event_id = ?`,
     ),
-    insertEvent: db.prepare(
+    // The position comes from the session's results (a range of its primary key), in the same statement.
+    insertEvent: db.prepare<[string, string, string, string, string, string, number, number, string | null, number]>(
       `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
          received_at)
-       VALUES (@session_id, @event_id, @object_id, @event_type, @position, @created_at, @created_at_given, @meta,
-         @received_at)`,
+       VALUES (?, ?, ?, ?, (SELECT position FROM search_results WHERE session_id = ? AND object_id = ?), ?, ?, ?, ?)
+       ON CONFLICT (session_id, event_id) DO NOTHING`,
     ),
     eventsByIds: db.prepare<[string, string], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND event_id IN (SELECT value FROM json_each(?))`,
@@ -505,6 +523,16 @@ function storeFailure(error: unknown): Error {
     return new ClickstreamError('service_unavailable', 'the store is busy; retry shortly', [], { cause: error });
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/**
+ * Whether a group that failed optimistically is worth running again write by write: yes when one write
+ * refused (a conflict, an unknown session), no when the store itself failed (busy, I/O).
+ */
+function isRetriable(error: unknown): boolean {
+  return !(error instanceof Database.SqliteError);
 }
 
 /** Most writes sharing one commit; a bound on how long one transaction holds the write lock. */
