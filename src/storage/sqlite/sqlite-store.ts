@@ -207,30 +207,33 @@ export class SqliteStore implements ClickstreamStore {
   registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
     const s = this.statements;
     const run = () => {
-      const existing = s.sessionById.get(session.session_id);
-      if (existing) return { created: false, session: this.withResults(existing) };
-      const slot = s.nextNumber.get();
-      if (!slot) throw new Error('no collecting batch: the store was not opened through SqliteStore.open');
-      s.insertSession.run({
-        session_id: session.session_id,
-        batch_id: slot.batch_id,
-        session_number: slot.session_count,
-        search_query: JSON.stringify(session.search_query),
-        search_meta: toJson(session.search_meta),
-        payload_filter: toJson(session.payload_filter),
-        sort_by: toJson(session.sort_by),
-        user_id: session.user_id,
-        created_at: session.created_at,
-        created_at_given: session.created_at_given ? 1 : 0,
-        registered_at: now,
-      });
-      for (const result of session.search_results) {
-        s.insertResult.run(session.session_id, result.position, result.object_id, result.rank, toJson(result.meta));
+      // New ids, the common case, cost three statements: the session, its results (one statement for all),
+      // and the batch's counter; a taken id is read back instead.
+      const slot = s.insertSession.get(
+        session.session_id,
+        JSON.stringify(session.search_query),
+        toJson(session.search_meta),
+        toJson(session.payload_filter),
+        toJson(session.sort_by),
+        session.user_id,
+        session.created_at,
+        session.created_at_given ? 1 : 0,
+        now,
+      );
+      if (!slot) {
+        const existing = s.sessionById.get(session.session_id);
+        if (!existing) throw new Error('no collecting batch: the store was not opened through SqliteStore.open');
+        return { created: false, session: this.withResults(existing) };
+      }
+      s.countSession.run();
+      if (session.search_results.length > 0) {
+        const rows = session.search_results.map((r) => [r.object_id, r.rank, toJson(r.meta)]);
+        s.insertResults.run(session.session_id, JSON.stringify(rows));
       }
       const stored: SessionRecord = {
         ...session,
         batch_id: slot.batch_id,
-        session_number: slot.session_count,
+        session_number: slot.session_number,
         is_irrelevant: false,
       };
       return { created: true, session: stored };
@@ -415,20 +418,25 @@ function prepareStatements(db: Database.Database) {
       `SELECT session_id, position, object_id, rank, meta FROM search_results
        WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position`,
     ),
-    nextNumber: db.prepare<[], { batch_id: string; session_count: number }>(
-      'UPDATE batches SET session_count = session_count + 1 WHERE released_at IS NULL RETURNING batch_id, session_count',
-    ),
+    countSession: db.prepare('UPDATE batches SET session_count = session_count + 1 WHERE released_at IS NULL'),
     insertBatch: db.prepare<[string, number]>(
       'INSERT INTO batches (batch_id, created_at, session_count) VALUES (?, ?, 0)',
     ),
-    insertSession: db.prepare(
+    // Into the collecting batch, numbered after its last session; nothing when the id is taken.
+    insertSession: db.prepare<
+      [string, string, string | null, string | null, string | null, string | null, number, number, number],
+      { batch_id: string; session_number: number }
+    >(
       `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
          user_id, created_at, created_at_given, registered_at)
-       VALUES (@session_id, @batch_id, @session_number, @search_query, @search_meta, @payload_filter, @sort_by,
-         @user_id, @created_at, @created_at_given, @registered_at)`,
+       SELECT ?, batch_id, session_count + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM batches WHERE released_at IS NULL
+       ON CONFLICT (session_id) DO NOTHING
+       RETURNING batch_id, session_number`,
     ),
-    insertResult: db.prepare<[string, number, string, number | null, string | null]>(
-      'INSERT INTO search_results (session_id, position, object_id, rank, meta) VALUES (?, ?, ?, ?, ?)',
+    // All results of a session in one statement: rows of [object_id, rank, meta as JSON text], in order.
+    insertResults: db.prepare<[string, string]>(
+      `INSERT INTO search_results (session_id, position, object_id, rank, meta)
+       SELECT ?, key, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`,
     ),
     sessionState: db.prepare<[string], { is_irrelevant: number; sealed_at: number | null }>(
       `SELECT s.is_irrelevant, b.sealed_at FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
