@@ -199,9 +199,9 @@ export class PostgresStore implements ClickstreamStore {
   }
 
   /** Runs `work` in one transaction; connection failures become `service_unavailable`. */
-  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     return this.withClient(async (client) => {
-      await client.query('BEGIN');
+      await client.query(begin);
       const result = await work(client);
       await client.query('COMMIT');
       return result;
@@ -690,12 +690,7 @@ export class PostgresStore implements ClickstreamStore {
 
   /** Runs reads in one REPEATABLE READ, read-only transaction: one snapshot for all of them. */
   private snapshot<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.withClient(async (client) => {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    }, true);
+    return this.transaction(work, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   /** Loads results and up to `eventsLimit` events (all when null) of the given sessions. */
