@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isSameEvent, toNewEvents } from '../src/domain/event.js';
+import { toNewEvents } from '../src/domain/event.js';
 import { DEFAULT_LIMITS } from '../src/domain/limits.js';
 import { toNewSession } from '../src/domain/session.js';
 import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
@@ -32,7 +32,7 @@ async function seed(path: string, sessions: number): Promise<string> {
       now,
       RULES,
     );
-    await store.addEvents(`s${i}`, events, now, isSameEvent);
+    await store.addEvents(`s${i}`, events, now);
   }
   const batch = await store.releaseBatch('bench', now, 0);
   await store.close();

@@ -71,16 +71,25 @@ export class BatchService {
     };
   }
 
-  /** Every session of a batch with all its events, page by page: memory stays bounded by one page. */
-  async *exportBatch(batchId: string): AsyncGenerator<SessionWithEvents> {
+  /**
+   * Every session of a batch with all its events, in pages of up to EXPORT_PAGE_SIZE sessions (never an
+   * empty page): memory stays bounded by two pages, and a consumer can write a page at once. The next page
+   * is requested before this one is handed over, so a database server reads it while the consumer writes.
+   */
+  async *exportBatch(batchId: string): AsyncGenerator<SessionWithEvents[]> {
     await this.getBatch(batchId);
-    let after = 0;
-    for (;;) {
-      const page = await this.store.listBatchSessions(batchId, after, EXPORT_PAGE_SIZE, null);
-      yield* page;
-      const last = page.at(-1);
-      if (!last || page.length < EXPORT_PAGE_SIZE) return;
-      after = last.session_number;
+    const fetchAfter = (after: number) => this.store.listBatchSessions(batchId, after, EXPORT_PAGE_SIZE, null);
+    let next: Promise<SessionWithEvents[]> | null = fetchAfter(0);
+    try {
+      while (next) {
+        const page: SessionWithEvents[] = await next;
+        const last = page.at(-1);
+        next = last && page.length === EXPORT_PAGE_SIZE ? fetchAfter(last.session_number) : null;
+        if (page.length > 0) yield page;
+      }
+    } finally {
+      // A consumer that stops early leaves a request in flight; its failure has no one to tell.
+      next?.catch(() => undefined);
     }
   }
 }

@@ -62,7 +62,7 @@ export class IngestService {
       });
       if (refused.length > 0) throw validationFailed(refused.map((late) => late.problem));
     }
-    const result = await this.store.addEvents(body.session_id, events, now, isSameEvent);
+    const result = await this.store.addEvents(body.session_id, events, now);
     return { session_id: body.session_id, stored: result.stored, duplicates: result.duplicates + repeatedInRequest };
   }
 

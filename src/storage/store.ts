@@ -33,7 +33,7 @@ export interface ClickstreamStore {
   /**
    * Adds events to a session, all or nothing. Each event gets the position of its `object_id` in the
    * session's results, or null. An event whose `(session_id, event_id)` is stored already counts as a
-   * duplicate when `isSame(stored, incoming)`, else nothing is stored.
+   * duplicate when it is the same event by the domain's rule (`isSameEvent`), else nothing is stored.
    * Throws `session_not_found`, `session_closed` (the session's batch is sealed at `now`) or
    * `event_conflict` (naming the event).
    */
@@ -41,7 +41,6 @@ export interface ClickstreamStore {
     sessionId: string,
     events: readonly NewEvent[],
     now: number,
-    isSame: (stored: NewEvent, incoming: NewEvent) => boolean,
   ): Promise<{ stored: number; duplicates: number }>;
 
   /**

@@ -7,7 +7,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ClickstreamError } from '../../src/domain/errors.js';
-import { isSameEvent, toNewEvents, type NewEvent } from '../../src/domain/event.js';
+import { toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { toNewSession } from '../../src/domain/session.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
@@ -70,8 +70,8 @@ if (testBackends().includes('postgres')) {
           ).events;
           const backward = [...forward].reverse();
           const [one, two] = await Promise.all([
-            a.store.addEvents(session.session_id, forward, now, isSameEvent),
-            b.store.addEvents(session.session_id, backward, now, isSameEvent),
+            a.store.addEvents(session.session_id, forward, now),
+            b.store.addEvents(session.session_id, backward, now),
           ]);
           assert.equal(one.stored + two.stored, 200);
           assert.equal(one.duplicates + two.duplicates, 200);
@@ -130,8 +130,8 @@ if (testBackends().includes('postgres')) {
             [a.sessionId, contested.event_id, contested.object_id, eventType, now],
           );
           // Both requests in one turn: one group, one insert, which waits on the other process's row.
-          const first = store.addEvents(a.sessionId, [fresh, contested], now, isSameEvent);
-          const second = store.addEvents(b.sessionId, neighbour, now, isSameEvent);
+          const first = store.addEvents(a.sessionId, [fresh, contested], now);
+          const second = store.addEvents(b.sessionId, neighbour, now);
           await waitForLockWait(other, new URL(url).pathname.slice(1));
           await other.query('COMMIT');
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { it } from 'node:test';
 import Database from 'better-sqlite3';
 import { ClickstreamError } from '../../src/domain/errors.js';
-import { isSameEvent, toNewEvents } from '../../src/domain/event.js';
+import { toNewEvents } from '../../src/domain/event.js';
 import { toNewSession } from '../../src/domain/session.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { makeEvent, makeSession, scratchDir } from '../support/factories.js';
@@ -104,7 +104,7 @@ it('sqlite: concurrent writes share commits; each resolves only once its rows ar
         return result;
       }),
     );
-    const failing = store.addEvents('no-such-session', unknown.events, now, isSameEvent);
+    const failing = store.addEvents('no-such-session', unknown.events, now);
     const results = await Promise.all(writes);
     await assert.rejects(
       failing,

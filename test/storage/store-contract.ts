@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClickstreamError } from '../../src/domain/errors.js';
-import { isSameEvent, toNewEvents, type NewEvent } from '../../src/domain/event.js';
+import { toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { toNewSession, type NewSession } from '../../src/domain/session.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import type { RegisterSessionBody } from '../../src/schemas/payloads.js';
@@ -143,7 +143,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       const shown = session.search_results.map((r) => r.object_id);
       const unseen = id('unseen');
       const events = newEvents(session.session_id, [shown[1] ?? '', unseen, shown[0] ?? ''], now);
-      assert.deepEqual(await store.addEvents(session.session_id, events, now, isSameEvent), {
+      assert.deepEqual(await store.addEvents(session.session_id, events, now), {
         stored: 3,
         duplicates: 0,
       });
@@ -164,17 +164,17 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       const objectId = session.search_results[0]?.object_id ?? '';
       const [event] = newEvents(session.session_id, [objectId], now);
       assert.ok(event);
-      await store.addEvents(session.session_id, [event], now, isSameEvent);
+      await store.addEvents(session.session_id, [event], now);
       // A retry without created_at gets a later server default; it is still the same event.
       const retry = { ...event, created_at: now + 5, created_at_given: false };
-      assert.deepEqual(await store.addEvents(session.session_id, [retry], now + 5, isSameEvent), {
+      assert.deepEqual(await store.addEvents(session.session_id, [retry], now + 5), {
         stored: 0,
         duplicates: 1,
       });
       const fresh = newEvents(session.session_id, [objectId], now)[0];
       assert.ok(fresh);
       const changed = { ...event, event_type: 'purchase' };
-      await rejectsWith(store.addEvents(session.session_id, [fresh, changed], now, isSameEvent), 'event_conflict');
+      await rejectsWith(store.addEvents(session.session_id, [fresh, changed], now), 'event_conflict');
       const read = await store.getSession(session.session_id, 100);
       assert.deepEqual(
         read?.events.map((e) => [e.event_id, e.event_type]),
@@ -191,7 +191,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       assert.equal(await store.findSession(id('unknown')), null);
       const objectId = session.search_results[0]?.object_id ?? '';
       const events = newEvents(session.session_id, [objectId, objectId], now);
-      await store.addEvents(session.session_id, events, now, isSameEvent);
+      await store.addEvents(session.session_id, events, now);
       const wanted = [events[1]?.event_id ?? '', id('unknown-event')];
       assert.deepEqual(await store.findEvents(session.session_id, wanted), [events[1]]);
       assert.deepEqual(await store.findEvents(id('unknown'), wanted), []);
@@ -201,10 +201,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
     it('refuses events and flags for an unknown session', async () => {
       const now = tick();
       const unknown = id('no-such-session');
-      await rejectsWith(
-        store.addEvents(unknown, newEvents(unknown, ['x'], now), now, isSameEvent),
-        'session_not_found',
-      );
+      await rejectsWith(store.addEvents(unknown, newEvents(unknown, ['x'], now), now), 'session_not_found');
       await rejectsWith(store.markIrrelevant(unknown, now), 'session_not_found');
       assert.equal(await store.getSession(unknown, 10), null);
     });
@@ -235,13 +232,13 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       const objectId = session.search_results[0]?.object_id ?? '';
       const released = await store.releaseBatch(id('release'), now + 1, GRACE);
       const late = newEvents(session.session_id, [objectId], now + 2);
-      assert.deepEqual(await store.addEvents(session.session_id, late, now + GRACE, isSameEvent), {
+      assert.deepEqual(await store.addEvents(session.session_id, late, now + GRACE), {
         stored: 1,
         duplicates: 0,
       });
       const sealedAt = released.sealed_at ?? 0;
       const tooLate = newEvents(session.session_id, [objectId], now + 2);
-      await rejectsWith(store.addEvents(session.session_id, tooLate, sealedAt, isSameEvent), 'session_closed');
+      await rejectsWith(store.addEvents(session.session_id, tooLate, sealedAt), 'session_closed');
       await rejectsWith(store.markIrrelevant(session.session_id, sealedAt), 'session_closed');
       const read = await store.getSession(session.session_id, 100);
       assert.equal(read?.events.length, 1);
@@ -274,7 +271,7 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
         created_at: now - i,
         created_at_given: true,
       }));
-      await store.addEvents(first.session_id, events, now, isSameEvent);
+      await store.addEvents(first.session_id, events, now);
 
       const page1 = await store.listBatchSessions(batchId, 0, 2, 2);
       assert.deepEqual(

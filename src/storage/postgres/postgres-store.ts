@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { newBatchId, type BatchRecord } from '../../domain/batch.js';
 import { ClickstreamError } from '../../domain/errors.js';
-import type { NewEvent } from '../../domain/event.js';
+import { isSameEvent, type NewEvent } from '../../domain/event.js';
 import type { NewSession, SessionRecord } from '../../domain/session.js';
 import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
 import type { ClickstreamStore, StoreCapabilities } from '../store.js';
@@ -76,6 +76,14 @@ interface SessionRow {
   created_at_given: boolean;
   is_irrelevant: boolean;
 }
+
+type ResultTuple = [
+  session_id: string,
+  position: number,
+  object_id: string,
+  rank: number | null,
+  meta: Record<string, unknown> | null,
+];
 
 interface EventRow {
   session_id: string;
@@ -371,13 +379,8 @@ export class PostgresStore implements ClickstreamStore {
     );
   }
 
-  addEvents(
-    sessionId: string,
-    events: readonly NewEvent[],
-    now: number,
-    isSame: (stored: NewEvent, incoming: NewEvent) => boolean,
-  ): Promise<EventsAdded> {
-    return this.eventWrites.push({ sessionId, events, now, isSame });
+  addEvents(sessionId: string, events: readonly NewEvent[], now: number): Promise<EventsAdded> {
+    return this.eventWrites.push({ sessionId, events, now });
   }
 
   /**
@@ -458,7 +461,7 @@ export class PostgresStore implements ClickstreamStore {
         for (const event of write.events) {
           const previous = known.get(eventKey(write.sessionId, event.event_id));
           if (!previous) fresh.push(event);
-          else if (write.isSame(previous, event)) duplicates++;
+          else if (isSameEvent(previous, event)) duplicates++;
           else throw eventConflict(write.sessionId, event.event_id);
         }
         for (const event of fresh) {
@@ -523,7 +526,7 @@ export class PostgresStore implements ClickstreamStore {
     for (const row of raced) {
       const previous = now.get(eventKey(row.sessionId, row.event.event_id));
       // A different event under the same id: the request fails whole (the transaction rolls back).
-      if (!previous || !write.isSame(previous, row.event)) throw eventConflict(row.sessionId, row.event.event_id);
+      if (!previous || !isSameEvent(previous, row.event)) throw eventConflict(row.sessionId, row.event.event_id);
     }
     return [
       {
@@ -701,27 +704,35 @@ export class PostgresStore implements ClickstreamStore {
   ): Promise<SessionWithEvents[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.session_id);
-    const cap = eventsLimit === null ? null : eventsLimit + 1;
+    // Results come as arrays (rowMode), not keyed objects: pages and exports read about 20 per session.
     const [{ rows: results }, { rows: events }] = await Promise.all([
-      client.query<StoredSearchResult & { session_id: string }>(
-        `SELECT session_id, object_id, position, rank, meta FROM search_results
-         WHERE session_id = ANY($1::text[]) ORDER BY session_id, position`,
-        [ids],
-      ),
-      client.query<EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM (
-           SELECT ${EVENT_COLUMNS},
-             row_number() OVER (PARTITION BY session_id ORDER BY created_at, arrival) AS rn
-           FROM events WHERE session_id = ANY($1::text[])
-         ) e WHERE $2::bigint IS NULL OR rn <= $2 ORDER BY session_id, rn`,
-        [ids, cap],
-      ),
+      client.query<ResultTuple>({
+        text: `SELECT session_id, position, object_id, rank, meta FROM search_results
+               WHERE session_id = ANY($1::text[]) ORDER BY session_id, position`,
+        values: [ids],
+        rowMode: 'array',
+      }),
+      eventsLimit === null
+        ? client.query<EventRow>(
+            `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ANY($1::text[])
+             ORDER BY session_id, created_at, arrival`,
+            [ids],
+          )
+        : // One more than the limit tells whether the list was cut.
+          client.query<EventRow>(
+            `SELECT ${EVENT_COLUMNS} FROM (
+               SELECT ${EVENT_COLUMNS},
+                 row_number() OVER (PARTITION BY session_id ORDER BY created_at, arrival) AS rn
+               FROM events WHERE session_id = ANY($1::text[])
+             ) e WHERE rn <= $2 ORDER BY session_id, rn`,
+            [ids, eventsLimit + 1],
+          ),
     ]);
-    const resultsBySession = groupBy(results, (r) => r.session_id);
+    const resultsBySession = groupBy(results, ([sessionId]) => sessionId);
     const eventsBySession = groupBy(events, (e) => e.session_id);
     return rows.map((row) => {
       const sessionResults = (resultsBySession.get(row.session_id) ?? []).map(
-        ({ session_id: _id, ...result }): StoredSearchResult => result,
+        ([, position, object_id, rank, meta]): StoredSearchResult => ({ object_id, position, rank, meta }),
       );
       const { created_at_given: _given, ...session } = toSession(row, sessionResults);
       const all = eventsBySession.get(row.session_id) ?? [];
@@ -758,7 +769,6 @@ interface EventWrite {
   readonly sessionId: string;
   readonly events: readonly NewEvent[];
   readonly now: number;
-  readonly isSame: (stored: NewEvent, incoming: NewEvent) => boolean;
 }
 type EventsAdded = { stored: number; duplicates: number };
 type EventOutcome = { ok: true; value: EventsAdded } | { ok: false; error: unknown };
