@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from './config/config.js';
+import { ConfigError, exposureProblem, keysConfigured, type Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createStore } from './storage/create-store.js';
 
@@ -11,6 +11,14 @@ const SHUTDOWN_GRACE_MS = 4000;
  * SIGINT stops accepting connections, lets in-flight requests finish, closes the store and exits 0.
  */
 export async function runServer(config: Config, logger: Logger): Promise<void> {
+  const exposure = exposureProblem(config);
+  if (exposure !== null) throw new ConfigError([exposure]);
+  if (!keysConfigured(config)) {
+    logger.warn(
+      { host: config.host },
+      'no API key is set: every route is open, so the service listens on loopback only; set CLICKSTREAM_ADMIN_KEY and CLICKSTREAM_INGEST_KEYS to serve other machines',
+    );
+  }
   const { store, applied, location } = await createStore(config.databaseUrl, { durability: config.durability });
   logger.info({ store: location, migrationsApplied: applied, durability: config.durability }, 'store ready');
   const app = await buildApp({ store, config, logger });

@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/config.js';
 import { ClickstreamError } from '../domain/errors.js';
 import { batchesCommand, runBatches } from './batches-command.js';
+import { checkCommand, runCheck } from './check-command.js';
 import { exportCommand, runExport } from './export-command.js';
 import { commandHelp, parseCommand, UsageError, type CommandSpec, type ParsedCommand } from './flags.js';
 import { migrateCommand, runMigrate } from './migrate-command.js';
@@ -18,6 +19,7 @@ const COMMANDS: readonly Command[] = [
   { spec: releaseCommand, run: (p) => runRelease(p, process.stdout) },
   { spec: batchesCommand, run: (p) => runBatches(p, process.stdout) },
   { spec: exportCommand, run: (p) => runExport(p, process.stdout) },
+  { spec: checkCommand, run: (p) => runCheck(p, process.stdout) },
 ];
 
 function overview(): string {

@@ -22,6 +22,12 @@ export interface Config {
   readonly timeWindowFutureSeconds: number;
   readonly adminKey: string | undefined;
   readonly ingestKeys: readonly string[];
+  /** Origins allowed to call the client routes from a browser; `*` allows any. Empty: no CORS headers. */
+  readonly corsOrigins: readonly string[];
+  /** Requests per minute per key (or per client address without a key); 0 is off. */
+  readonly rateLimitPerMinute: number;
+  /** Fastify's `trustProxy`: the proxies whose X-Forwarded-For names the client; false trusts none. */
+  readonly trustProxy: string | false;
   readonly logLevel: LogLevel;
   readonly limits: Limits;
 }
@@ -69,12 +75,53 @@ const databaseUrl = (raw: string): Parsed => {
     : { ok: false, message: `must start with sqlite: or postgres://, got "${raw}"` };
 };
 
+/** Shortest accepted key: 16 characters from a generator (`openssl rand -hex 16` gives 32) resist guessing. */
+export const MIN_KEY_LENGTH = 16;
+
+const key = (raw: string): Parsed => {
+  const value = raw.trim();
+  if (value === '') return { ok: false, message: 'must not be empty' };
+  if (value.length < MIN_KEY_LENGTH) return { ok: false, message: `must be at least ${MIN_KEY_LENGTH} characters` };
+  if (/[\s,]/.test(value)) return { ok: false, message: 'must not contain spaces or commas' };
+  return { ok: true, value };
+};
+
 const keyList = (raw: string): Parsed => {
-  const keys = raw
+  const keys: string[] = [];
+  for (const [index, part] of raw.split(',').entries()) {
+    if (part.trim() === '') continue;
+    const parsed = key(part);
+    if (!parsed.ok) return { ok: false, message: `key ${index + 1} of the list ${parsed.message}` };
+    keys.push(String(parsed.value));
+  }
+  return keys.length > 0 ? { ok: true, value: keys } : { ok: false, message: 'must name at least one key' };
+};
+
+const originList = (raw: string): Parsed => {
+  const origins = raw
     .split(',')
-    .map((key) => key.trim())
-    .filter((key) => key !== '');
-  return { ok: true, value: keys };
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    // An origin is scheme://host[:port] exactly, as browsers send it: no path, no trailing slash.
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      return { ok: false, message: `"${origin}" is not an origin like https://shop.example or http://localhost:3000` };
+    }
+  }
+  return { ok: true, value: origins };
+};
+
+const trustProxy = (raw: string): Parsed => {
+  const value = raw.trim();
+  if (value === '' || value === 'false') return { ok: true, value: false };
+  return { ok: true, value };
 };
 
 const number = (value: unknown): number => Number(value);
@@ -132,18 +179,39 @@ export const SETTINGS: readonly Setting[] = [
   {
     variable: 'CLICKSTREAM_ADMIN_KEY',
     defaultValue: undefined,
-    help: 'Key that will authorise every route. Not enforced by this version, so setting it is refused at start rather than giving a false sense of protection.',
+    help: `Key that authorises every route, sent as Authorization: Bearer <key> or X-API-Key (never accepted in the URL). At least ${MIN_KEY_LENGTH} characters. With no key at all, the service listens on loopback only.`,
     secret: true,
-    parse: text,
+    parse: key,
     assign: (c, v) => (c.adminKey = String(v)),
   },
   {
     variable: 'CLICKSTREAM_INGEST_KEYS',
     defaultValue: undefined,
-    help: 'Comma-separated keys that will authorise the client routes only. Not enforced by this version; setting them is refused at start.',
+    help: `Comma-separated keys that authorise the client routes only; they may be public (embedded in web pages). Sent as a header, or as ?key= on client routes (sendBeacon). At least ${MIN_KEY_LENGTH} characters each.`,
     secret: true,
     parse: keyList,
     assign: (c, v) => (c.ingestKeys = v as string[]),
+  },
+  {
+    variable: 'CLICKSTREAM_CORS_ORIGINS',
+    defaultValue: undefined,
+    help: 'Comma-separated origins (https://shop.example) whose pages may call the client routes from a browser; * allows any origin. Unset: no CORS headers.',
+    parse: originList,
+    assign: (c, v) => (c.corsOrigins = v as string[]),
+  },
+  {
+    variable: 'CLICKSTREAM_RATE_LIMIT_PER_MINUTE',
+    defaultValue: '0',
+    help: 'Most requests per minute per key, or per client address for requests without a key; then 429 with Retry-After. Counted per process. 0 is off.',
+    parse: integer(0, 100_000_000),
+    assign: (c, v) => (c.rateLimitPerMinute = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_TRUST_PROXY',
+    defaultValue: undefined,
+    help: 'Addresses or CIDR ranges (comma-separated) of reverse proxies whose X-Forwarded-For gives the client address used by rate limits. Unset: the connection address.',
+    parse: trustProxy,
+    assign: (c, v) => (c.trustProxy = v as string | false),
   },
   {
     variable: 'CLICKSTREAM_LOG_LEVEL',
@@ -236,6 +304,9 @@ export function loadConfig(
     timeWindowFutureSeconds: 0,
     adminKey: undefined,
     ingestKeys: [],
+    corsOrigins: [],
+    rateLimitPerMinute: 0,
+    trustProxy: false,
     logLevel: 'info',
     limits: {
       maxBodyBytes: 0,
@@ -258,18 +329,39 @@ export function loadConfig(
       problems.push(`${setting.variable} (${flagName(setting.variable)}) ${shown}`);
     }
   }
-  // Keys that are accepted but not checked would make an open service look protected.
-  for (const variable of ['CLICKSTREAM_ADMIN_KEY', 'CLICKSTREAM_INGEST_KEYS']) {
-    if ((overrides[variable] ?? env[variable]) !== undefined) {
-      problems.push(
-        `${variable} (${flagName(variable)}) is set, but this version does not enforce API keys; unset it and keep the service on a private network`,
-      );
-    }
+  if (draft.adminKey !== undefined && draft.ingestKeys.includes(draft.adminKey)) {
+    problems.push(
+      'CLICKSTREAM_ADMIN_KEY (--admin-key) is also listed in CLICKSTREAM_INGEST_KEYS; ingest keys may be public, so the admin key must be another one',
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   Object.freeze(draft.limits);
   Object.freeze(draft.ingestKeys);
+  Object.freeze(draft.corsOrigins);
   return Object.freeze(draft);
+}
+
+/** Whether any API key is configured; without one, every route is open to whoever reaches the port. */
+export function keysConfigured(config: Config): boolean {
+  return config.adminKey !== undefined || config.ingestKeys.length > 0;
+}
+
+/**
+ * The safe default: without keys the service may only listen on a loopback address. Returns why it must
+ * not start, or null.
+ */
+export function exposureProblem(config: Config): string | null {
+  if (keysConfigured(config) || isLoopback(config.host)) return null;
+  return `CLICKSTREAM_HOST (--host) is ${config.host}, which is reachable from other machines, and no API key is set: set CLICKSTREAM_ADMIN_KEY (and CLICKSTREAM_INGEST_KEYS for search applications), or listen on 127.0.0.1`;
+}
+
+/** localhost, 127.0.0.0/8 and ::1 (also IPv4-mapped). */
+export function isLoopback(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h);
 }
 
 /** Help lines for every setting, as printed by `--help`. */

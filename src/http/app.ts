@@ -19,7 +19,10 @@ import { BatchService } from '../services/batches.js';
 import { IngestService } from '../services/ingest.js';
 import type { ClickstreamStore } from '../storage/store.js';
 import type { App } from './app-types.js';
-import { registerJsonBodyParser } from './json-body.js';
+import { accessOf, registerAuth, SECURITY_SCHEMES, securityOf } from './auth.js';
+import { registerCors } from './cors.js';
+import { registerBodyParsers } from './json-body.js';
+import { registerRateLimit } from './rate-limit.js';
 import { responses } from './schemas.js';
 import { fieldErrors, mergeFieldErrors, problem, toProblem } from './problem.js';
 import { registerBatchRoutes } from './routes/batch-routes.js';
@@ -85,14 +88,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
 
-  registerJsonBodyParser(app, config.limits);
-  // Bodies are JSON only (for now): text/plain gets 415 instead of Fastify's built-in text parser.
-  app.removeContentTypeParser('text/plain');
-
   // Schema errors are not answered at once: the route's own rules are checked too, so that one answer
   // lists every problem of the request (a wrong type in events[1] and a millisecond timestamp in events[3]).
   app.addHook('onRoute', (route) => {
     route.attachValidation = true;
+    if (route.schema) route.schema = { ...route.schema, security: securityOf(accessOf(route.url)) };
   });
   app.addHook('preHandler', (request, _reply, done) => {
     const invalid = request.validationError as (Error & Partial<FastifyError>) | undefined;
@@ -106,10 +106,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     done(validationFailed(mergeFieldErrors(shape, rules)));
   });
 
+  // Order matters: onRequest hooks run as added. Every answer, a refusal too, carries its request id and,
+  // for an allowed origin, CORS headers (so that a page can read why it was refused); keys are checked
+  // before rate limits count (by key), and both before a body is read.
   app.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
   });
+  await registerCors(app, config);
+  registerAuth(app, config);
+  await registerRateLimit(app, config);
+  registerBodyParsers(app, config.limits);
   // Once closing, answers to requests still in flight also close their keep-alive connections, so that
   // the server can stop as soon as they are answered instead of waiting for clients to hang up.
   let closing = false;
@@ -153,6 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         description:
           'Collects search sessions and their events, and releases them in batches for training. Compatible with the EmbeddingStudio clickstream API.',
       },
+      components: { securitySchemes: SECURITY_SCHEMES },
       tags: [
         { name: 'client', description: 'Called by search applications for every search and interaction.' },
         { name: 'internal', description: 'Release and read batches for training.' },

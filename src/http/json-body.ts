@@ -1,25 +1,77 @@
-import type { FastifyInstance } from 'fastify';
 import { parse as tolerantParse, type ParseError } from 'jsonc-parser';
 import secureJson from 'secure-json-parse';
 import { ClickstreamError, validationFailed } from '../domain/errors.js';
 import { findExcessiveNesting, nonFiniteNumberPaths } from '../domain/json.js';
 import type { Limits } from '../domain/limits.js';
 import { LIMIT_VARIABLES } from '../domain/limits.js';
+import type { App } from './app-types.js';
+import { accessOf } from './auth.js';
+
+/**
+ * Largest body sent the way browsers send without preflight: as text/plain (navigator.sendBeacon) or with
+ * the key in the URL (`?key=`). Such requests come from public pages; this bounds what one can cost.
+ */
+export const BROWSER_BODY_LIMIT = 64 * 1024;
 
 /**
  * Replaces Fastify's JSON parser with one that (1) refuses deep nesting before parsing, (2) refuses
  * `__proto__` and `constructor.prototype` keys, and (3) says where a syntax error is, as line and column,
  * because the clients we replace send hand-written JSON with missing quotes and trailing commas.
+ * Client routes also take JSON sent as text/plain, which is what navigator.sendBeacon sends; other routes
+ * answer 415 for it.
  */
-export function registerJsonBodyParser(app: FastifyInstance, limits: Limits): void {
+export function registerBodyParsers(app: App, limits: Limits): void {
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     try {
+      if (request.caller?.fromUrl) checkBrowserBody(String(body), 'with the key in the URL (?key=)');
       done(null, parseJsonBody(String(body), limits));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) => {
+    try {
+      if (accessOf(request.routeOptions.url) !== 'client') {
+        throw new ClickstreamError(
+          'unsupported_media_type',
+          'text/plain bodies are accepted on the client routes only (for navigator.sendBeacon); send application/json',
+        );
+      }
+      checkBrowserBody(String(body), 'as text/plain');
+      done(null, parseJsonBody(String(body), limits));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  // A declared length over the limit is refused before the body is read.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const declared = Number(request.headers['content-length'] ?? 0);
+    if (declared > BROWSER_BODY_LIMIT) {
+      const type = request.headers['content-type'] ?? '';
+      if (request.caller?.fromUrl) {
+        done(browserBodyTooLarge('with the key in the URL (?key=)'));
+        return;
+      }
+      if (/^\s*text\/plain\b/i.test(type)) {
+        done(browserBodyTooLarge('as text/plain'));
+        return;
+      }
+    }
+    done(null, payload);
+  });
+}
+
+function checkBrowserBody(body: string, form: string): void {
+  if (Buffer.byteLength(body, 'utf8') > BROWSER_BODY_LIMIT) throw browserBodyTooLarge(form);
+}
+
+function browserBodyTooLarge(form: string): ClickstreamError {
+  return new ClickstreamError(
+    'payload_too_large',
+    `a body sent ${form} is limited to ${BROWSER_BODY_LIMIT} bytes; send larger bodies as application/json with the key in a header`,
+  );
 }
 
 export function parseJsonBody(text: string, limits: Limits): unknown {

@@ -140,7 +140,10 @@ export const ReleaseBatchBody = Type.Object(
 export type ReleaseBatchBody = Static<typeof ReleaseBatchBody>;
 
 export const SessionQuery = Type.Object(
-  { session_id: Type.String({ description: 'The session to show.' }) },
+  {
+    session_id: Type.String({ description: 'The session to show.' }),
+    key: Type.Optional(Type.String({ description: 'An ingest key, for clients that cannot set headers.' })),
+  },
   { additionalProperties: false },
 );
 export type SessionQuery = Static<typeof SessionQuery>;

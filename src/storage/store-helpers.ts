@@ -48,3 +48,28 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
   }
   return groups;
 }
+
+/**
+ * The rules every store keeps, as queries valid on SQLite and PostgreSQL alike. Each returns one row per
+ * violation (at most 20), with the violation described in `problem`; run by `checkIntegrity`.
+ */
+export const INTEGRITY_RULES: readonly string[] = [
+  `SELECT 'there are ' || count(*) || ' collecting batches instead of one' AS problem
+   FROM batches WHERE released_at IS NULL HAVING count(*) <> 1`,
+  `SELECT 'session ' || s.session_id || ' is in the unknown batch ' || s.batch_id AS problem
+   FROM sessions s LEFT JOIN batches b ON b.batch_id = s.batch_id WHERE b.batch_id IS NULL LIMIT 20`,
+  `SELECT 'batch ' || b.batch_id || ' counts ' || b.session_count || ' sessions but holds ' || n.sessions AS problem
+   FROM batches b JOIN (SELECT batch_id, count(*) AS sessions FROM sessions GROUP BY batch_id) n
+     ON n.batch_id = b.batch_id
+   WHERE b.released_at IS NOT NULL AND b.session_count IS NOT NULL AND b.session_count <> n.sessions LIMIT 20`,
+  `SELECT 'batch ' || batch_id || ' has ' || count(*) || ' sessions numbered ' || session_number AS problem
+   FROM sessions GROUP BY batch_id, session_number HAVING count(*) > 1 LIMIT 20`,
+  `SELECT 'the results of session ' || session_id || ' are not numbered 0..n-1' AS problem
+   FROM search_results GROUP BY session_id HAVING min(position) <> 0 OR max(position) <> count(*) - 1 LIMIT 20`,
+  `SELECT 'event ' || e.event_id || ' belongs to the unknown session ' || e.session_id AS problem
+   FROM events e LEFT JOIN sessions s ON s.session_id = e.session_id WHERE s.session_id IS NULL LIMIT 20`,
+  `SELECT 'event ' || e.event_id || ' of session ' || e.session_id || ' has a position its object is not at' AS problem
+   FROM events e WHERE e.position IS NOT NULL AND NOT EXISTS (
+     SELECT 1 FROM search_results r
+     WHERE r.session_id = e.session_id AND r.position = e.position AND r.object_id = e.object_id) LIMIT 20`,
+];

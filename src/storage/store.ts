@@ -84,6 +84,14 @@ export interface ClickstreamStore {
     eventsLimit: number | null,
   ): Promise<SessionWithEvents[]>;
 
+  /**
+   * Runs the backend's consistency checks (its own structural checks, then the rules every store keeps:
+   * one collecting batch, released counts that match their sessions, results numbered 0..n-1, events on
+   * stored sessions) and resolves with the problems found; none is an empty list. Reads everything: a
+   * tool for tests, `clickstream check` and operators, not for request paths.
+   */
+  checkIntegrity(): Promise<string[]>;
+
   /** Resolves when the store can serve requests; rejects otherwise. */
   ping(): Promise<void>;
 

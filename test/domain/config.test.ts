@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, flagName, loadConfig, SETTINGS } from '../../src/config/config.js';
+import {
+  ConfigError,
+  exposureProblem,
+  flagName,
+  keysConfigured,
+  loadConfig,
+  SETTINGS,
+} from '../../src/config/config.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 
 function configError(env: Record<string, string>, overrides: Record<string, string> = {}): ConfigError {
@@ -118,12 +125,75 @@ describe('loadConfig', () => {
     assert.match(error.message, /CLICKSTREAM_DATABASE_URL \(--database-url\) needs a file path/);
   });
 
-  it('refuses API keys, which this version does not enforce, without echoing them', () => {
-    const error = configError({ CLICKSTREAM_INGEST_KEYS: 'ingest-s3cret' }, { CLICKSTREAM_ADMIN_KEY: 'admin-s3cret' });
-    assert.equal(error.problems.length, 2, error.message);
-    assert.ok(error.problems.some((p) => p.startsWith('CLICKSTREAM_ADMIN_KEY (--admin-key) ')));
-    assert.ok(error.problems.some((p) => p.startsWith('CLICKSTREAM_INGEST_KEYS (--ingest-keys) ')));
-    assert.doesNotMatch(error.message, /s3cret/);
+  it('reads the admin key and the ingest keys', () => {
+    const config = loadConfig(
+      { CLICKSTREAM_INGEST_KEYS: ' ingest-key-0123456789, ,ingest-key-abcdefghij ' },
+      { CLICKSTREAM_ADMIN_KEY: 'admin-key-0123456789' },
+    );
+    assert.equal(config.adminKey, 'admin-key-0123456789');
+    assert.deepEqual(config.ingestKeys, ['ingest-key-0123456789', 'ingest-key-abcdefghij']);
+    assert.ok(keysConfigured(config));
+    assert.equal(keysConfigured(loadConfig({})), false);
+  });
+
+  it('refuses short keys, and the admin key among the ingest keys, without echoing them', () => {
+    const short = configError(
+      { CLICKSTREAM_INGEST_KEYS: 'long-enough-key-0001,s3cret' },
+      { CLICKSTREAM_ADMIN_KEY: 's3cret-admin' },
+    );
+    assert.equal(short.problems.length, 2, short.message);
+    assert.ok(
+      short.problems.some((p) => /^CLICKSTREAM_ADMIN_KEY \(--admin-key\) must be at least 16 characters/.test(p)),
+    );
+    assert.ok(
+      short.problems.some((p) =>
+        /^CLICKSTREAM_INGEST_KEYS \(--ingest-keys\) key 2 of the list must be at least 16/.test(p),
+      ),
+    );
+    assert.doesNotMatch(short.message, /s3cret|long-enough/);
+
+    const shared = configError({
+      CLICKSTREAM_ADMIN_KEY: 'the-same-key-0123456789',
+      CLICKSTREAM_INGEST_KEYS: 'the-same-key-0123456789',
+    });
+    assert.match(shared.message, /CLICKSTREAM_ADMIN_KEY \(--admin-key\) is also listed in CLICKSTREAM_INGEST_KEYS/);
+    assert.doesNotMatch(shared.message, /the-same-key/);
+  });
+
+  it('reads CORS origins and refuses what is not an origin', () => {
+    assert.deepEqual(
+      loadConfig({ CLICKSTREAM_CORS_ORIGINS: 'https://shop.example, http://localhost:3000' }).corsOrigins,
+      ['https://shop.example', 'http://localhost:3000'],
+    );
+    assert.deepEqual(loadConfig({ CLICKSTREAM_CORS_ORIGINS: '*' }).corsOrigins, ['*']);
+    assert.deepEqual(loadConfig({}).corsOrigins, []);
+    for (const bad of ['https://shop.example/', 'shop.example', 'ftp://shop.example', 'https://shop.example/path']) {
+      assert.match(
+        configError({ CLICKSTREAM_CORS_ORIGINS: bad }).message,
+        /CLICKSTREAM_CORS_ORIGINS \(--cors-origins\) ".*" is not an origin/,
+        bad,
+      );
+    }
+  });
+
+  it('has rate limiting off by default', () => {
+    assert.equal(loadConfig({}).rateLimitPerMinute, 0);
+    assert.equal(loadConfig({ CLICKSTREAM_RATE_LIMIT_PER_MINUTE: '600' }).rateLimitPerMinute, 600);
+    assert.match(configError({ CLICKSTREAM_RATE_LIMIT_PER_MINUTE: '-1' }).message, /CLICKSTREAM_RATE_LIMIT_PER_MINUTE/);
+  });
+
+  it('without keys, allows only a loopback address and names the variable to set otherwise', () => {
+    for (const host of ['127.0.0.1', 'localhost', '::1', '[::1]', '127.0.0.2', '::ffff:127.0.0.1']) {
+      assert.equal(exposureProblem(loadConfig({ CLICKSTREAM_HOST: host })), null, host);
+    }
+    for (const host of ['0.0.0.0', '::', '10.0.0.5', 'example.org', '128.0.0.1']) {
+      const problem = exposureProblem(loadConfig({ CLICKSTREAM_HOST: host }));
+      assert.ok(problem !== null, host);
+      assert.match(problem, /CLICKSTREAM_HOST/);
+      assert.match(problem, /set CLICKSTREAM_ADMIN_KEY/);
+    }
+    const withKey = loadConfig({ CLICKSTREAM_HOST: '0.0.0.0', CLICKSTREAM_ADMIN_KEY: 'admin-key-0123456789' });
+    assert.equal(exposureProblem(withKey), null);
   });
 
   it('does not echo a bad secret value', () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -23,6 +24,7 @@ const OWN_FLAGS: Readonly<Record<string, readonly string[]>> = {
   release: ['--release-id'],
   batches: ['--json', '--limit'],
   export: ['--batch-id', '--output'],
+  check: [],
 };
 
 /** A scratch directory per test, all removed at the end. */
@@ -283,5 +285,20 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     assert.equal(toFile.code, 0, explain(toFile));
     assert.equal(toFile.stdout, '');
     assert.equal(readFileSync(file, 'utf8'), exported.stdout);
+
+    // The store is consistent; a count changed behind its back is found and fails the command.
+    const checked = await runCliProcess(dir, ['check']);
+    assert.equal(checked.code, 0, explain(checked));
+    assert.match(checked.stdout, /^ok: no integrity problem found/);
+    const db = new Database(join(dir, 'db.sqlite'));
+    try {
+      db.prepare('UPDATE batches SET session_count = 99 WHERE batch_id = ?').run(batchId);
+    } finally {
+      db.close();
+    }
+    const broken = await runCliProcess(dir, ['check']);
+    assert.equal(broken.code, 1, explain(broken));
+    assert.match(broken.stdout, new RegExp(`batch ${batchId} counts 99 sessions but holds 3`));
+    assert.match(broken.stderr, /1 integrity problem found/);
   });
 });

@@ -61,8 +61,37 @@ for (const backend of testBackends()) {
       assert.match(problem.detail, /CLICKSTREAM_MAX_BODY_BYTES/);
     });
 
-    it('refuses text/plain with 415 rather than parsing it as a string', async () => {
-      assertProblem(await raw(JSON.stringify(makeSession()), 'text/plain'), 415, 'unsupported_media_type');
+    it('takes JSON sent as text/plain on client routes (sendBeacon), and 415 on internal routes', async () => {
+      const session = makeSession();
+      const stored = await raw(JSON.stringify(session), 'text/plain;charset=UTF-8');
+      assert.equal(stored.statusCode, 200, stored.body);
+      assert.equal(json<{ session_id: string }>(stored).session_id, session.session_id);
+      const release = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/clickstream/internal/batch/release',
+        headers: { 'content-type': 'text/plain' },
+        payload: JSON.stringify({ release_id: 'as-text' }),
+      });
+      assertProblem(release, 415, 'unsupported_media_type');
+      assert.equal((await t.store.listBatches(10)).filter((b) => b.release_id !== null).length, 0);
+    });
+
+    it('limits text/plain bodies to 64 KiB, declared or not', async () => {
+      const results = Array.from({ length: 5 }, (_, i) => ({
+        object_id: `o${i}`,
+        item_info: { pad: 'x'.repeat(15_000) },
+      }));
+      const big = JSON.stringify(makeSession({ search_results: results }));
+      const problem = assertProblem(await raw(big, 'text/plain'), 413, 'payload_too_large');
+      assert.match(problem.detail, /65536 bytes/);
+      const chunked = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/clickstream/session',
+        headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked' },
+        payload: big,
+      });
+      assertProblem(chunked, 413, 'payload_too_large');
+      assert.equal((await raw(big)).statusCode, 200, 'the same body is fine as application/json');
     });
 
     it('refuses other content types with 415', async () => {

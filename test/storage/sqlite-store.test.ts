@@ -15,7 +15,7 @@ it('sqlite: applies migrations once and keeps the file consistent', async () => 
     const path = join(dir, 'nested', 'store.db');
     const first = SqliteStore.open(path, { durability: 'power-loss' });
     assert.deepEqual(first.applied, [1]);
-    assert.deepEqual(first.store.integrityCheck(), []);
+    assert.deepEqual(await first.store.checkIntegrity(), []);
     await first.store.close();
     const second = SqliteStore.open(path, { durability: 'process' });
     assert.deepEqual(second.applied, []);

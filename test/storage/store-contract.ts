@@ -316,5 +316,9 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
     it('answers ping while open', async () => {
       await store.ping();
     });
+
+    it('passes its integrity check after everything above', async () => {
+      assert.deepEqual(await store.checkIntegrity(), []);
+    });
   });
 }

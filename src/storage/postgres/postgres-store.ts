@@ -10,6 +10,7 @@ import {
   EVENT_COLUMNS,
   eventConflict,
   groupBy,
+  INTEGRITY_RULES,
   noSessionsToRelease,
   SESSION_COLUMNS,
   toJson,
@@ -688,6 +689,17 @@ export class PostgresStore implements ClickstreamStore {
         [batchId, afterNumber, limit],
       );
       return this.withEvents(client, rows, eventsLimit);
+    });
+  }
+
+  /** The store's rules, read in one snapshot. PostgreSQL keeps its own structures consistent (WAL). */
+  checkIntegrity(): Promise<string[]> {
+    return this.snapshot(async (client) => {
+      const problems: string[] = [];
+      for (const sql of INTEGRITY_RULES) {
+        problems.push(...(await client.query<{ problem: string }>(sql)).rows.map((r) => r.problem));
+      }
+      return problems;
     });
   }
 

@@ -12,6 +12,7 @@ import {
   EVENT_COLUMNS,
   eventConflict,
   groupBy,
+  INTEGRITY_RULES,
   noSessionsToRelease,
   SESSION_COLUMNS,
   toJson,
@@ -392,10 +393,23 @@ export class SqliteStore implements ClickstreamStore {
     };
   }
 
-  /** Runs SQLite's own consistency checks; returns the problems found (none: an empty list). */
-  integrityCheck(): string[] {
-    const rows = this.db.pragma('integrity_check') as { integrity_check: string }[];
-    return rows.map((r) => r.integrity_check).filter((message) => message !== 'ok');
+  /** SQLite's own checks (`integrity_check`, `foreign_key_check`), then the store's rules. */
+  checkIntegrity(): Promise<string[]> {
+    return settle(() => {
+      const structure = (this.db.pragma('integrity_check') as { integrity_check: string }[])
+        .map((r) => r.integrity_check)
+        .filter((message) => message !== 'ok');
+      const keys = (this.db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[]).map(
+        (r) => `row ${r.rowid} of ${r.table} points to a missing row of ${r.parent}`,
+      );
+      const rules = INTEGRITY_RULES.flatMap((sql) =>
+        this.db
+          .prepare<[], { problem: string }>(sql)
+          .all()
+          .map((r) => r.problem),
+      );
+      return [...structure, ...keys, ...rules];
+    });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,174 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import type { Config } from '../config/config.js';
+import { ClickstreamError } from '../domain/errors.js';
+import type { App } from './app-types.js';
+import { CLIENT_PREFIX } from './routes/session-routes.js';
+
+/** Who may call a route: anyone, a holder of an ingest or the admin key, or the admin key only. */
+export type Access = 'public' | 'client' | 'internal';
+
+export type Role = 'admin' | 'ingest';
+
+/** The key a request was authorised with. `keyId` names the key without revealing it (rate limits). */
+export interface Caller {
+  readonly role: Role;
+  readonly keyId: string;
+  /** The key came as `?key=` (sendBeacon), which limits the body to {@link BROWSER_BODY_LIMIT}. */
+  readonly fromUrl: boolean;
+}
+
+const PUBLIC_ROUTES = new Set(['/health', '/ready', '/openapi.json']);
+const INTERNAL_PREFIX = `${CLIENT_PREFIX}/internal/`;
+
+/**
+ * The access of a route, from its registered path (never from the request's URL, whose spelling a client
+ * controls). An unknown path (the 404 handler) needs a key like a client route, so that the route table
+ * cannot be probed without one.
+ */
+export function accessOf(routeUrl: string | undefined): Access {
+  if (routeUrl === undefined) return 'client';
+  if (PUBLIC_ROUTES.has(routeUrl) || routeUrl === '/docs' || routeUrl.startsWith('/docs/')) return 'public';
+  if (routeUrl.startsWith(INTERNAL_PREFIX)) return 'internal';
+  return 'client';
+}
+
+const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+
+/**
+ * The configured keys, kept as SHA-256 digests. A presented key is hashed and compared with every
+ * configured digest by `timingSafeEqual`, without stopping at a match: the time taken says nothing about
+ * how much of a key was right, nor which key matched, nor how long the keys are.
+ */
+export class KeyRing {
+  private readonly entries: readonly { digest: Buffer; role: Role; keyId: string }[];
+
+  constructor(adminKey: string | undefined, ingestKeys: readonly string[]) {
+    const entry = (key: string, role: Role, index: number) => ({
+      digest: digest(key),
+      role,
+      keyId: `${role}-${index}`,
+    });
+    this.entries = [
+      ...(adminKey === undefined ? [] : [entry(adminKey, 'admin', 0)]),
+      ...ingestKeys.map((key, index) => entry(key, 'ingest', index + 1)),
+    ];
+  }
+
+  /** False when no key is configured: the service is open (and listens on loopback only). */
+  get enabled(): boolean {
+    return this.entries.length > 0;
+  }
+
+  match(presented: string): { role: Role; keyId: string } | null {
+    const candidate = digest(presented);
+    let found: { role: Role; keyId: string } | null = null;
+    for (const entry of this.entries) {
+      if (timingSafeEqual(entry.digest, candidate) && found === null) found = entry;
+    }
+    return found && { role: found.role, keyId: found.keyId };
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authorised key, or null (no keys configured, or a public route). */
+    caller: Caller | null;
+  }
+}
+
+const unauthorized = (detail: string) => new ClickstreamError('unauthorized', detail);
+
+/**
+ * Checks every request's key before its body is read: 401 without a valid key, 403 for an ingest key on an
+ * internal route. With no keys configured, nothing is checked. CORS preflights (OPTIONS) never carry keys
+ * and are let through; they reach no handler of ours.
+ */
+export function registerAuth(app: App, config: Config): void {
+  const keys = new KeyRing(config.adminKey, config.ingestKeys);
+  app.decorateRequest('caller', null);
+  if (!keys.enabled) return;
+  app.addHook('onRequest', (request, reply, done) => {
+    const access = accessOf(request.routeOptions.url);
+    if (access === 'public' || request.method === 'OPTIONS') {
+      done();
+      return;
+    }
+    try {
+      request.caller = authorise(keys, request, access);
+      done();
+    } catch (error) {
+      if (error instanceof ClickstreamError && error.code === 'unauthorized') {
+        void reply.header('www-authenticate', 'Bearer realm="clickstream"');
+      }
+      done(error as Error);
+    }
+  });
+}
+
+function authorise(keys: KeyRing, request: FastifyRequest, access: Access): Caller {
+  const presented = presentedKey(request, access);
+  if (presented === null) {
+    throw unauthorized('this route needs an API key: send Authorization: Bearer <key> or X-API-Key: <key>');
+  }
+  const matched = keys.match(presented.key);
+  if (matched === null) throw unauthorized('the API key is not valid');
+  if (matched.role === 'admin' && presented.fromUrl) {
+    // The admin key must not travel where logs, proxies and browser history keep it.
+    throw unauthorized('the admin key is never accepted in the URL; send it as Authorization: Bearer <key>');
+  }
+  if (matched.role === 'ingest' && access === 'internal') {
+    throw new ClickstreamError(
+      'forbidden',
+      'an ingest key authorises the client routes only; internal routes need the admin key',
+    );
+  }
+  return { ...matched, fromUrl: presented.fromUrl };
+}
+
+/** The key as sent: the Authorization header, else X-API-Key, else `?key=` (client routes only). */
+function presentedKey(request: FastifyRequest, access: Access): { key: string; fromUrl: boolean } | null {
+  const authorization = request.headers.authorization;
+  if (authorization !== undefined) {
+    const bearer = /^Bearer +(\S+) *$/i.exec(authorization)?.[1];
+    if (bearer === undefined) throw unauthorized('the Authorization header must be "Bearer <key>"');
+    return { key: bearer, fromUrl: false };
+  }
+  const header = request.headers['x-api-key'];
+  if (header !== undefined) {
+    if (typeof header !== 'string') throw unauthorized('send one X-API-Key header');
+    return { key: header.trim(), fromUrl: false };
+  }
+  const query = (request.query as Record<string, unknown> | undefined)?.key;
+  if (query === undefined) return null;
+  if (access !== 'client') {
+    throw unauthorized('a key in the URL (?key=) is accepted on client routes only; send Authorization: Bearer <key>');
+  }
+  if (typeof query !== 'string') throw unauthorized('send one ?key= parameter');
+  return { key: query, fromUrl: true };
+}
+
+/** The OpenAPI security schemes (`components.securitySchemes`) the keys are sent with. */
+export const SECURITY_SCHEMES = {
+  bearer: {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'Authorization: Bearer <key>. The admin key (CLICKSTREAM_ADMIN_KEY) authorises every route; an ingest key (CLICKSTREAM_INGEST_KEYS) the client routes. Required once any key is configured.',
+  },
+  apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same keys, in a header.' },
+  apiKeyQuery: {
+    type: 'apiKey',
+    in: 'query',
+    name: 'key',
+    description:
+      'An ingest key in the URL, for navigator.sendBeacon, which cannot set headers. Client routes only; bodies sent this way are limited to 64 KiB. Never the admin key.',
+  },
+} as const;
+
+/** A route's OpenAPI `security`: which of the schemes it accepts (an empty list: no key needed). */
+export function securityOf(access: Access): Record<string, string[]>[] {
+  if (access === 'public') return [];
+  const header: Record<string, string[]>[] = [{ bearer: [] }, { apiKeyHeader: [] }];
+  return access === 'client' ? [...header, { apiKeyQuery: [] }] : header;
+}

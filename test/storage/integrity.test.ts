@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { toNewEvents } from '../../src/domain/event.js';
+import { toNewSession } from '../../src/domain/session.js';
+import type { ClickstreamStore } from '../../src/storage/store.js';
+import { testBackends, withDatabase, type Backend } from '../support/backends.js';
+import { makeEvents, makeSession, nowSeconds } from '../support/factories.js';
+import { DEFAULT_RULES } from '../support/rules.js';
+import { openTestStore } from '../support/test-app.js';
+
+/** Runs statements on the store's database behind its back, as a bug or a hand edit would. */
+async function tamper(backend: Backend, url: string, statements: readonly [string, unknown[]][]): Promise<void> {
+  if (backend === 'sqlite') {
+    const db = new Database(url.slice('sqlite:'.length));
+    try {
+      for (const [sql, values] of statements) db.prepare(sql.replace(/\$\d+/g, '?')).run(...values);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  await withDatabase(url, async (client) => {
+    for (const [sql, values] of statements) await client.query(sql, values);
+  });
+}
+
+for (const backend of testBackends()) {
+  describe(`checkIntegrity on ${backend}`, () => {
+    let store: ClickstreamStore;
+    let url: string;
+    let cleanup: () => Promise<void>;
+    before(async () => {
+      ({ store, url, cleanup } = await openTestStore(backend));
+    });
+    after(() => cleanup());
+
+    it('finds nothing in a consistent store, and names each rule a tampered one breaks', async () => {
+      const now = nowSeconds();
+      const body = makeSession();
+      await store.registerSession(toNewSession(body, now, DEFAULT_RULES), now);
+      await store.addEvents(body.session_id, toNewEvents(makeEvents(body, [0]), now, DEFAULT_RULES).events, now);
+      await store.releaseBatch('integrity', now, 600);
+      assert.deepEqual(await store.checkIntegrity(), []);
+
+      await tamper(backend, url, [
+        ['UPDATE batches SET session_count = session_count + 5 WHERE release_id = $1', ['integrity']],
+        ['UPDATE search_results SET position = 7 WHERE session_id = $1 AND position = 0', [body.session_id]],
+      ]);
+      const problems = await store.checkIntegrity();
+      assert.ok(
+        problems.some((p) => /^batch \S+ counts 6 sessions but holds 1$/.test(p)),
+        problems.join('\n'),
+      );
+      assert.ok(problems.some((p) => p.includes(`results of session ${body.session_id} are not numbered`)));
+      assert.ok(problems.some((p) => p.includes('has a position its object is not at')));
+    });
+  });
+}
