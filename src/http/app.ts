@@ -37,6 +37,9 @@ export interface AppDeps {
   readonly logger?: FastifyBaseLogger;
 }
 
+/** Longest a client may take to send one whole request (headers and body). */
+export const REQUEST_TIMEOUT_MS = 30_000;
+
 // A client-supplied request id is kept when it is short and plain, so logs can be joined across services.
 const PLAIN_REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -50,6 +53,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const app: App = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     bodyLimit: config.limits.maxBodyBytes,
+    // A client that trickles a request (slowloris) loses it after this long; SECURITY.md lists the limit.
+    requestTimeout: REQUEST_TIMEOUT_MS,
     // Fastify's own per-request lines are replaced by one debug line per request (onResponse below).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     // Malformed URLs are refused by the router before any hook runs; answer them in the same envelope.
