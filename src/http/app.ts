@@ -55,6 +55,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: config.limits.maxBodyBytes,
     // A client that trickles a request (slowloris) loses it after this long; SECURITY.md lists the limit.
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // Which proxies' X-Forwarded-For gives request.ip (the rate limits' client address).
+    trustProxy: config.trustProxy,
     // Fastify's own per-request lines are replaced by one debug line per request (onResponse below).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     // Malformed URLs are refused by the router before any hook runs; answer them in the same envelope.

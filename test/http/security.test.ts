@@ -268,3 +268,29 @@ describe('rate limiting without keys', () => {
     assert.equal((await from('10.0.0.2')).statusCode, 200);
   });
 });
+
+describe('rate limiting behind a trusted proxy', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp('sqlite', { CLICKSTREAM_RATE_LIMIT_PER_MINUTE: '1', CLICKSTREAM_TRUST_PROXY: '10.0.0.9' });
+  });
+  after(() => t.close());
+
+  const via = (remoteAddress: string, client: string) =>
+    t.app.inject({
+      method: 'POST',
+      url: `${CLIENT}/session`,
+      remoteAddress,
+      headers: { 'x-forwarded-for': client },
+      payload: makeSession(),
+    });
+
+  it('counts the address the trusted proxy names, and ignores the header from anyone else', async () => {
+    assert.equal((await via('10.0.0.9', '203.0.113.1')).statusCode, 200);
+    assert.equal((await via('10.0.0.9', '203.0.113.2')).statusCode, 200);
+    assertProblem(await via('10.0.0.9', '203.0.113.1'), 429, 'rate_limited');
+    // Not the proxy: its X-Forwarded-For is not believed, so both requests count for 10.0.0.50.
+    assert.equal((await via('10.0.0.50', '203.0.113.3')).statusCode, 200);
+    assertProblem(await via('10.0.0.50', '203.0.113.4'), 429, 'rate_limited');
+  });
+});
