@@ -9,7 +9,14 @@ export function createLogger(level: LogLevel, destination: NodeJS.WritableStream
   const options = {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]'],
+      // err.rawPacket: Node's parser error for a malformed request carries its raw bytes, keys included.
+      paths: [
+        'req.headers.authorization',
+        'req.headers["x-api-key"]',
+        'headers.authorization',
+        'headers["x-api-key"]',
+        'err.rawPacket',
+      ],
       censor: '[redacted]',
     },
   };

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigError, exposureProblem, keysConfigured, type Config } from './config/config.js';
+import { ConfigError, exposureProblem, isLoopback, keysConfigured, type Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createStore } from './storage/create-store.js';
 
@@ -27,6 +27,18 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   } catch (error) {
     await store.close();
     throw error;
+  }
+  // The host is checked as written before listening; a name is resolved by listen, so check what it bound.
+  const exposed = app
+    .addresses()
+    .map((bound) => (typeof bound === 'string' ? bound : bound.address))
+    .filter((address) => !isLoopback(address));
+  if (!keysConfigured(config) && exposed.length > 0) {
+    await app.close();
+    await store.close();
+    throw new ConfigError([
+      `CLICKSTREAM_HOST (--host) ${config.host} resolved to ${exposed.join(', ')}, which is not loopback, and no API key is set: set CLICKSTREAM_ADMIN_KEY, or listen on 127.0.0.1`,
+    ]);
   }
   logger.info({ addresses: app.addresses() }, 'listening');
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { flagName, loadConfig, settingsHelp, SETTINGS, type Config } from '../config/config.js';
+import { FLAG_SETTINGS, flagName, loadConfig, settingsHelp, type Config } from '../config/config.js';
 
 export interface CommandSpec {
   readonly name: string;
@@ -28,7 +28,7 @@ export class UsageError extends Error {
 export function parseCommand(spec: CommandSpec, args: readonly string[], env: NodeJS.ProcessEnv): ParsedCommand {
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
   for (const [name, option] of Object.entries(spec.options ?? {})) options[name] = { type: option.type };
-  for (const setting of SETTINGS) options[flagName(setting.variable).slice(2)] = { type: 'string' };
+  for (const setting of FLAG_SETTINGS) options[flagName(setting.variable).slice(2)] = { type: 'string' };
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: [...args], options, strict: true, allowPositionals: false }));
@@ -36,7 +36,7 @@ export function parseCommand(spec: CommandSpec, args: readonly string[], env: No
     throw new UsageError(`${error instanceof Error ? error.message : String(error)}\n\n${commandHelp(spec)}`);
   }
   const overrides: Record<string, string> = {};
-  for (const setting of SETTINGS) {
+  for (const setting of FLAG_SETTINGS) {
     const value = values[flagName(setting.variable).slice(2)];
     if (typeof value === 'string') overrides[setting.variable] = value;
   }

@@ -4,6 +4,7 @@
  * `--help` and validation all come from that list.
  */
 
+import { isIP } from 'node:net';
 import { DEFAULT_LIMITS, type Limits } from '../domain/limits.js';
 
 export const DURABILITY_MODES = ['process', 'power-loss'] as const;
@@ -38,6 +39,7 @@ interface Setting {
   readonly variable: string;
   readonly defaultValue: string | undefined;
   readonly help: string;
+  /** A key: never echoed in messages, and read from the environment only (a flag shows in `ps`). */
   readonly secret?: boolean;
   readonly parse: (raw: string) => Parsed;
   readonly assign: (target: MutableConfig, value: unknown) => void;
@@ -118,10 +120,23 @@ const originList = (raw: string): Parsed => {
   return { ok: true, value: origins };
 };
 
+/** Addresses and CIDR ranges only: `true` (trust anyone) or a hop count would let any client pick its address. */
 const trustProxy = (raw: string): Parsed => {
-  const value = raw.trim();
-  if (value === '' || value === 'false') return { ok: true, value: false };
-  return { ok: true, value };
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) return { ok: true, value: false };
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      return { ok: false, message: `"${entry}" is not an IP address or a CIDR range (10.0.0.0/8, fd00::/8)` };
+    }
+  }
+  return { ok: true, value: entries.join(',') };
 };
 
 const number = (value: unknown): number => Number(value);
@@ -179,7 +194,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     variable: 'CLICKSTREAM_ADMIN_KEY',
     defaultValue: undefined,
-    help: `Key that authorises every route, sent as Authorization: Bearer <key> or X-API-Key (never accepted in the URL). At least ${MIN_KEY_LENGTH} characters. With no key at all, the service listens on loopback only.`,
+    help: `Key that authorises every route, sent as Authorization: Bearer <key> or X-API-Key (never accepted in the URL). At least ${MIN_KEY_LENGTH} characters; environment only. With no key at all, the service serves this machine only.`,
     secret: true,
     parse: key,
     assign: (c, v) => (c.adminKey = String(v)),
@@ -187,7 +202,7 @@ export const SETTINGS: readonly Setting[] = [
   {
     variable: 'CLICKSTREAM_INGEST_KEYS',
     defaultValue: undefined,
-    help: `Comma-separated keys that authorise the client routes only; they may be public (embedded in web pages). Sent as a header, or as ?key= on client routes (sendBeacon). At least ${MIN_KEY_LENGTH} characters each.`,
+    help: `Comma-separated keys that authorise the client routes only; they may be public (embedded in web pages). Sent as a header, or as ?key= on client routes (sendBeacon). At least ${MIN_KEY_LENGTH} characters each; environment only.`,
     secret: true,
     parse: keyList,
     assign: (c, v) => (c.ingestKeys = v as string[]),
@@ -195,14 +210,14 @@ export const SETTINGS: readonly Setting[] = [
   {
     variable: 'CLICKSTREAM_CORS_ORIGINS',
     defaultValue: undefined,
-    help: 'Comma-separated origins (https://shop.example) whose pages may call the client routes from a browser; * allows any origin. Unset: no CORS headers.',
+    help: 'Comma-separated origins (https://shop.example) whose pages may call the API from a browser and read the answers (the keys still decide what each may do); * allows any origin. Unset: no CORS headers. Without keys, local origins only.',
     parse: originList,
     assign: (c, v) => (c.corsOrigins = v as string[]),
   },
   {
     variable: 'CLICKSTREAM_RATE_LIMIT_PER_MINUTE',
     defaultValue: '0',
-    help: 'Most requests per minute per key, or per client address for requests without a key; then 429 with Retry-After. Counted per process. 0 is off.',
+    help: 'Most requests per minute: per admin key, per ingest key and client address, or per client address for requests without a valid key; then 429 with Retry-After. Counted per process. 0 is off.',
     parse: integer(0, 100_000_000),
     assign: (c, v) => (c.rateLimitPerMinute = number(v)),
   },
@@ -271,6 +286,14 @@ export const SETTINGS: readonly Setting[] = [
   },
 ];
 
+/** The settings that have a CLI flag: all but the secrets. */
+export const FLAG_SETTINGS: readonly Setting[] = SETTINGS.filter((s) => s.secret !== true);
+
+/** How a setting is named in messages: `CLICKSTREAM_X (--x)`, or the variable alone for a secret. */
+function settingLabel(setting: Setting): string {
+  return setting.secret ? setting.variable : `${setting.variable} (${flagName(setting.variable)})`;
+}
+
 /** `CLICKSTREAM_LATE_EVENT_GRACE_SECONDS` -> `--late-event-grace-seconds`. */
 export function flagName(variable: string): string {
   return `--${variable
@@ -326,12 +349,12 @@ export function loadConfig(
     if (parsed.ok) setting.assign(draft, parsed.value);
     else {
       const shown = setting.secret && raw.trim() !== '' ? parsed.message.replaceAll(raw, '<hidden>') : parsed.message;
-      problems.push(`${setting.variable} (${flagName(setting.variable)}) ${shown}`);
+      problems.push(`${settingLabel(setting)} ${shown}`);
     }
   }
   if (draft.adminKey !== undefined && draft.ingestKeys.includes(draft.adminKey)) {
     problems.push(
-      'CLICKSTREAM_ADMIN_KEY (--admin-key) is also listed in CLICKSTREAM_INGEST_KEYS; ingest keys may be public, so the admin key must be another one',
+      'CLICKSTREAM_ADMIN_KEY is also listed in CLICKSTREAM_INGEST_KEYS; ingest keys may be public, so the admin key must be another one',
     );
   }
   if (problems.length > 0) throw new ConfigError(problems);
@@ -351,8 +374,15 @@ export function keysConfigured(config: Config): boolean {
  * not start, or null.
  */
 export function exposureProblem(config: Config): string | null {
-  if (keysConfigured(config) || isLoopback(config.host)) return null;
-  return `CLICKSTREAM_HOST (--host) is ${config.host}, which is reachable from other machines, and no API key is set: set CLICKSTREAM_ADMIN_KEY (and CLICKSTREAM_INGEST_KEYS for search applications), or listen on 127.0.0.1`;
+  if (keysConfigured(config)) return null;
+  if (!isLoopback(config.host)) {
+    return `CLICKSTREAM_HOST (--host) is ${config.host}, which is reachable from other machines, and no API key is set: set CLICKSTREAM_ADMIN_KEY (and CLICKSTREAM_INGEST_KEYS for search applications), or listen on 127.0.0.1`;
+  }
+  const remote = config.corsOrigins.filter((origin) => origin === '*' || !isLoopback(new URL(origin).hostname));
+  if (remote.length > 0) {
+    return `CLICKSTREAM_CORS_ORIGINS (--cors-origins) lets pages of ${remote.join(', ')} read the service, which is open without an API key: set CLICKSTREAM_ADMIN_KEY and CLICKSTREAM_INGEST_KEYS, or list only local origins (http://localhost:3000)`;
+  }
+  return null;
 }
 
 /** localhost, 127.0.0.0/8 and ::1 (also IPv4-mapped). */
@@ -366,7 +396,7 @@ export function isLoopback(host: string): boolean {
 
 /** Help lines for every setting, as printed by `--help`. */
 export function settingsHelp(): string {
-  return SETTINGS.map((s) => {
+  return FLAG_SETTINGS.map((s) => {
     const def = s.defaultValue === undefined ? 'unset' : s.defaultValue;
     return `  ${flagName(s.variable)} <value>\n      ${s.variable} (default: ${def})\n      ${s.help}`;
   }).join('\n');
@@ -376,7 +406,8 @@ export function settingsHelp(): string {
 export function settingsMarkdownTable(): string {
   const rows = SETTINGS.map((s) => {
     const def = s.defaultValue === undefined ? 'unset' : `\`${s.defaultValue}\``;
-    return `| \`${s.variable}\` | \`${flagName(s.variable)}\` | ${def} | ${s.help.replaceAll('|', '\\|')} |`;
+    const flag = s.secret ? '(environment only)' : `\`${flagName(s.variable)}\``;
+    return `| \`${s.variable}\` | ${flag} | ${def} | ${s.help.replaceAll('|', '\\|')} |`;
   });
   return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -24,7 +24,7 @@ import { registerCors } from './cors.js';
 import { registerBodyParsers } from './json-body.js';
 import { registerRateLimit } from './rate-limit.js';
 import { responses } from './schemas.js';
-import { fieldErrors, mergeFieldErrors, problem, toProblem } from './problem.js';
+import { fieldErrors, mergeFieldErrors, pathOf, problem, routeNotFound, toProblem } from './problem.js';
 import { registerBatchRoutes } from './routes/batch-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
@@ -65,7 +65,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         .status(400)
         .header('x-request-id', request.id)
         .type('application/problem+json')
-        .send(problem('bad_request', `the URL is not valid: ${error.message}`, request.id));
+        // The path only: the query string may hold a key (?key=), and answers must not echo keys.
+        .send(problem('bad_request', `the URL is not valid (${error.code}): ${pathOf(request.url)}`, request.id));
     },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
@@ -151,12 +152,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     } else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.status(body.status).type('application/problem+json').send(body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply
-      .status(404)
-      .type('application/problem+json')
-      .send(problem('not_found', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`, request.id)),
-  );
+  app.setNotFoundHandler((request) => {
+    throw routeNotFound(request);
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -1,8 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { Config } from '../config/config.js';
+import { isLoopback, type Config } from '../config/config.js';
 import { ClickstreamError } from '../domain/errors.js';
 import type { App } from './app-types.js';
+import { routeNotFound } from './problem.js';
 import { CLIENT_PREFIX } from './routes/session-routes.js';
 
 /** Who may call a route: anyone, a holder of an ingest or the admin key, or the admin key only. */
@@ -72,38 +73,78 @@ export class KeyRing {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The authorised key, or null (no keys configured, or a public route). */
+    /** The authorised key, or null (no keys configured, a public route, or a refused request). */
     caller: Caller | null;
+    /** Why the request is refused (401, 403), decided before its body is read; null when it is not. */
+    refusal: ClickstreamError | null;
   }
 }
 
 const unauthorized = (detail: string) => new ClickstreamError('unauthorized', detail);
 
 /**
- * Checks every request's key before its body is read: 401 without a valid key, 403 for an ingest key on an
- * internal route. With no keys configured, nothing is checked. CORS preflights (OPTIONS) never carry keys
- * and are let through; they reach no handler of ours.
+ * Decides every request's access from its headers alone, then answers a refusal before the body is read.
+ * The decision is made in an onRequest hook and answered in preParsing, so that the rate limiter, which
+ * runs in between, counts refused requests by client address (key guessing is rate limited too).
+ *
+ * With keys: 401 without a valid key, 403 for an ingest key on an internal route.
+ * Without keys every route is open, so only this machine may use the service (see {@link localOnly}).
+ * A request for a path no route serves is answered 404 before its body is read.
  */
 export function registerAuth(app: App, config: Config): void {
   const keys = new KeyRing(config.adminKey, config.ingestKeys);
   app.decorateRequest('caller', null);
-  if (!keys.enabled) return;
+  app.decorateRequest('refusal', null);
   app.addHook('onRequest', (request, reply, done) => {
     const access = accessOf(request.routeOptions.url);
-    if (access === 'public' || request.method === 'OPTIONS') {
-      done();
-      return;
-    }
     try {
-      request.caller = authorise(keys, request, access);
-      done();
+      if (!keys.enabled) localOnly(request);
+      else if (access !== 'public') request.caller = authorise(keys, request, access);
     } catch (error) {
-      if (error instanceof ClickstreamError && error.code === 'unauthorized') {
-        void reply.header('www-authenticate', 'Bearer realm="clickstream"');
-      }
-      done(error as Error);
+      if (!(error instanceof ClickstreamError)) throw error;
+      request.refusal = error;
+      if (error.code === 'unauthorized') void reply.header('www-authenticate', 'Bearer realm="clickstream"');
     }
+    done();
   });
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    if (request.refusal) done(request.refusal);
+    else if (request.routeOptions.url === undefined) done(routeNotFound(request));
+    else done(null, payload);
+  });
+}
+
+/**
+ * Without keys the service listens on loopback, but a browser on this machine would still carry requests
+ * from any web page to it: a page's `fetch` or `sendBeacon` (which needs no CORS preflight), or a page
+ * whose DNS name was rebound to 127.0.0.1. So requests must be addressed to a loopback name (Host) and
+ * come from no page, or from a page served from this machine (Origin).
+ */
+function localOnly(request: FastifyRequest): void {
+  const host = hostnameOf(request.headers.host);
+  if (host !== undefined && !isLoopback(host)) {
+    throw new ClickstreamError(
+      'forbidden',
+      `without API keys the service answers only requests addressed to this machine (localhost, 127.0.0.1, [::1]), not to ${JSON.stringify(host)}; set CLICKSTREAM_ADMIN_KEY and CLICKSTREAM_INGEST_KEYS to serve other names`,
+    );
+  }
+  const origin = request.headers.origin;
+  if (origin !== undefined && !isLoopback(hostnameOf(origin) ?? '')) {
+    throw new ClickstreamError(
+      'forbidden',
+      `without API keys only pages served from this machine may call the service, not pages of ${JSON.stringify(origin)}; set CLICKSTREAM_INGEST_KEYS for browsers`,
+    );
+  }
+}
+
+/** The host name of a Host header (`127.0.0.1:5000`, `[::1]:80`) or an origin; undefined when absent. */
+function hostnameOf(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  try {
+    return new URL(value.includes('://') ? value : `http://${value}`).hostname;
+  } catch {
+    return value;
+  }
 }
 
 function authorise(keys: KeyRing, request: FastifyRequest, access: Access): Caller {

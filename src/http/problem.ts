@@ -129,3 +129,13 @@ function describeType(type: string | readonly string[]): string {
   );
   return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}` : (names[0] ?? 'valid');
 }
+
+/** The path of a request URL, without its query string (which may hold a key). */
+export function pathOf(url: string): string {
+  return url.split('?')[0] ?? '';
+}
+
+/** The answer for a path no route serves. */
+export function routeNotFound(request: { readonly method: string; readonly url: string }): ClickstreamError {
+  return new ClickstreamError('not_found', `no route ${request.method} ${pathOf(request.url)}`);
+}

@@ -8,6 +8,7 @@ import {
   loadConfig,
   SETTINGS,
 } from '../../src/config/config.js';
+import { parseCommand, UsageError } from '../../src/cli/flags.js';
 import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
 
 function configError(env: Record<string, string>, overrides: Record<string, string> = {}): ConfigError {
@@ -142,21 +143,15 @@ describe('loadConfig', () => {
       { CLICKSTREAM_ADMIN_KEY: 's3cret-admin' },
     );
     assert.equal(short.problems.length, 2, short.message);
-    assert.ok(
-      short.problems.some((p) => /^CLICKSTREAM_ADMIN_KEY \(--admin-key\) must be at least 16 characters/.test(p)),
-    );
-    assert.ok(
-      short.problems.some((p) =>
-        /^CLICKSTREAM_INGEST_KEYS \(--ingest-keys\) key 2 of the list must be at least 16/.test(p),
-      ),
-    );
+    assert.ok(short.problems.some((p) => /^CLICKSTREAM_ADMIN_KEY must be at least 16 characters/.test(p)));
+    assert.ok(short.problems.some((p) => /^CLICKSTREAM_INGEST_KEYS key 2 of the list must be at least 16/.test(p)));
     assert.doesNotMatch(short.message, /s3cret|long-enough/);
 
     const shared = configError({
       CLICKSTREAM_ADMIN_KEY: 'the-same-key-0123456789',
       CLICKSTREAM_INGEST_KEYS: 'the-same-key-0123456789',
     });
-    assert.match(shared.message, /CLICKSTREAM_ADMIN_KEY \(--admin-key\) is also listed in CLICKSTREAM_INGEST_KEYS/);
+    assert.match(shared.message, /CLICKSTREAM_ADMIN_KEY is also listed in CLICKSTREAM_INGEST_KEYS/);
     assert.doesNotMatch(shared.message, /the-same-key/);
   });
 
@@ -171,6 +166,32 @@ describe('loadConfig', () => {
       assert.match(
         configError({ CLICKSTREAM_CORS_ORIGINS: bad }).message,
         /CLICKSTREAM_CORS_ORIGINS \(--cors-origins\) ".*" is not an origin/,
+        bad,
+      );
+    }
+  });
+
+  it('reads keys from the environment only: a flag would show them in ps', () => {
+    const spec = { name: 'serve', summary: 'serve', usage: 'clickstream serve' };
+    for (const flag of ['--admin-key', '--ingest-keys']) {
+      assert.throws(() => parseCommand(spec, [flag, 'admin-key-0123456789'], {}), UsageError, flag);
+    }
+    assert.equal(
+      parseCommand(spec, [], { CLICKSTREAM_ADMIN_KEY: 'admin-key-0123456789' }).config().adminKey,
+      'admin-key-0123456789',
+    );
+  });
+
+  it('trusts only proxies named by address or CIDR range', () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(
+      loadConfig({ CLICKSTREAM_TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,fd00::/8' }).trustProxy,
+      '10.0.0.1,10.1.0.0/16,fd00::/8',
+    );
+    for (const bad of ['true', '1', '10.0.0.0/33', 'proxy.example', '10.0.0.1/8/1']) {
+      assert.match(
+        configError({ CLICKSTREAM_TRUST_PROXY: bad }).message,
+        /CLICKSTREAM_TRUST_PROXY \(--trust-proxy\) ".*" is not an IP address or a CIDR range/,
         bad,
       );
     }
@@ -196,10 +217,22 @@ describe('loadConfig', () => {
     assert.equal(exposureProblem(withKey), null);
   });
 
+  it('without keys, allows CORS for local pages only', () => {
+    const local = loadConfig({ CLICKSTREAM_CORS_ORIGINS: 'http://localhost:3000,http://127.0.0.1:8080' });
+    assert.equal(exposureProblem(local), null);
+    for (const origins of ['*', 'https://shop.example', 'http://localhost:3000,https://shop.example']) {
+      const problem = exposureProblem(loadConfig({ CLICKSTREAM_CORS_ORIGINS: origins }));
+      assert.ok(problem !== null, origins);
+      assert.match(problem, /^CLICKSTREAM_CORS_ORIGINS \(--cors-origins\) lets pages of .* read the service/);
+    }
+    const keyed = loadConfig({ CLICKSTREAM_CORS_ORIGINS: '*', CLICKSTREAM_INGEST_KEYS: 'ingest-key-0123456789' });
+    assert.equal(exposureProblem(keyed), null);
+  });
+
   it('does not echo a bad secret value', () => {
     const error = configError({ CLICKSTREAM_ADMIN_KEY: '   ' });
     assert.ok(error.problems.length >= 1);
-    for (const problem of error.problems) assert.match(problem, /^CLICKSTREAM_ADMIN_KEY \(--admin-key\) /);
+    for (const problem of error.problems) assert.match(problem, /^CLICKSTREAM_ADMIN_KEY /);
   });
 
   it('returns a frozen configuration, limits and keys included', () => {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { makeEvents, makeSession, scratchDir } from '../support/factories.js';
 import { runCliProcess, startService, type ServiceProcess } from '../support/service-process.js';
@@ -8,6 +9,21 @@ import { runCliProcess, startService, type ServiceProcess } from '../support/ser
 const ADMIN = 'admin-key-for-the-log-test-0001';
 const INGEST = 'ingest-key-for-the-log-test-0002';
 const WRONG = 'wrong-key-for-the-log-test-0003';
+
+/** Writes `request` as it is to the port and returns everything the server answered before closing. */
+async function rawExchange(port: number, request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end(request));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (answer += chunk));
+    socket.on('close', () => {
+      resolve(answer);
+    });
+    socket.on('error', reject);
+    socket.setTimeout(10_000, () => socket.destroy(new Error(`no answer within 10 s; got ${JSON.stringify(answer)}`)));
+  });
+}
 
 describe('safe defaults and secrets in a real service process', () => {
   const cleanups: (() => unknown)[] = [];
@@ -83,11 +99,43 @@ describe('safe defaults and secrets in a real service process', () => {
     );
     assert.equal(await call(`/api/v1/clickstream/internal/batches?key=${ADMIN}`), 401);
     assert.equal(await call(`/no/such/route?key=${INGEST}`), 404);
+    // A request Node's parser refuses: its raw bytes, keys included, reach the client-error log line.
+    const raw = await rawExchange(
+      guarded.port,
+      `POST /api/v1/clickstream/session?key=${INGEST} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${ADMIN}\r\nBad Header Line\r\n\r\n`,
+    );
+    assert.match(raw, /^HTTP\/1\.1 400/);
 
     guarded.child.kill('SIGTERM');
     assert.equal((await guarded.exited).code, 0);
     const logs = `${guarded.logLines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n${guarded.stderr()}`;
     assert.ok(guarded.logLines.length > 3, 'the service should have logged at trace level');
-    for (const secret of [ADMIN, INGEST, WRONG]) assert.ok(!logs.includes(secret), `the logs hold ${secret}:\n${logs}`);
+    for (const secret of [ADMIN, INGEST, WRONG]) {
+      assert.ok(!logs.includes(secret), `the logs hold ${secret}:\n${logs}`);
+      // Buffers are logged as their bytes: look for the key's bytes too.
+      assert.ok(!logs.includes([...Buffer.from(secret)].join(',')), `the logs hold the bytes of ${secret}`);
+    }
+  });
+
+  it('limits browser-form bodies to 64 KiB over a real socket, declared or chunked', async () => {
+    const guarded = await service({ CLICKSTREAM_INGEST_KEYS: INGEST });
+    // Declared too long: refused from the headers, without waiting for a body that never comes.
+    const declared = await rawExchange(
+      guarded.port,
+      `POST /api/v1/clickstream/session?key=${INGEST} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 70000\r\n\r\n`,
+    );
+    assert.match(declared, /^HTTP\/1\.1 413/);
+    assert.match(declared, /limited to 65536 bytes/);
+    // Chunked, no length: the parser measures what came.
+    const body = JSON.stringify(makeSession({ search_meta: { pad: 'x'.repeat(40_000) }, user_id: 'u'.repeat(200) }));
+    const half = Math.floor(body.length / 2);
+    const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+    const padded = `${body.slice(0, half)}${' '.repeat(30_000)}${body.slice(half)}`;
+    const chunked = await rawExchange(
+      guarded.port,
+      `POST /api/v1/clickstream/session HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: ${INGEST}\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n${chunk(padded.slice(0, 40_000))}${chunk(padded.slice(40_000))}0\r\n\r\n`,
+    );
+    assert.match(chunked, /^HTTP\/1\.1 413/);
+    assert.match(chunked, /as text\/plain is limited to 65536 bytes/);
   });
 });

@@ -91,6 +91,7 @@ for (const backend of testBackends()) {
           payload: { release_id: 'x' },
         });
         assert.ok([403, 404].includes(response.statusCode), `${url}: ${response.statusCode} ${response.body}`);
+        assertProblem(response, response.statusCode, response.statusCode === 403 ? 'forbidden' : 'not_found');
       }
       const batches = await t.app.inject({ method: 'GET', url: `${INTERNAL}/batches`, headers: bearer(INGEST) });
       assertProblem(batches, 403, 'forbidden');
@@ -114,13 +115,39 @@ for (const backend of testBackends()) {
       assert.equal(listed.statusCode, 200);
     });
 
-    it('needs a key before telling whether a route exists', async () => {
+    it('needs a key before telling whether a route exists, and reads no body for an unknown route', async () => {
       assertUnauthorized(await t.app.inject({ method: 'GET', url: '/no/such/route' }), /needs an API key/);
       assertProblem(
         await t.app.inject({ method: 'GET', url: '/no/such/route', headers: bearer(INGEST) }),
         404,
         'not_found',
       );
+      // An unparsable body would be a 400 if it were read.
+      const unread = await t.app.inject({
+        method: 'POST',
+        url: '/no/such/route',
+        headers: { ...bearer(INGEST), 'content-type': 'application/json' },
+        payload: '{"broken',
+      });
+      assertProblem(unread, 404, 'not_found');
+    });
+
+    it('refuses OPTIONS and HEAD without a key when CORS is off, before reading a body', async () => {
+      const options = await t.app.inject({
+        method: 'OPTIONS',
+        url: `${CLIENT}/session`,
+        headers: { 'content-type': 'application/json' },
+        payload: '{"broken',
+      });
+      assertUnauthorized(options, /needs an API key/);
+      const head = await t.app.inject({ method: 'HEAD', url: `${INTERNAL}/batches`, headers: bearer(INGEST) });
+      assert.equal(head.statusCode, 403);
+    });
+
+    it('never echoes a key from a malformed URL', async () => {
+      const response = await t.app.inject({ method: 'GET', url: `${CLIENT}/session%zz?key=${ADMIN}` });
+      const problem = assertProblem(response, 400, 'bad_request');
+      assert.ok(!response.body.includes(ADMIN), problem.detail);
     });
 
     it('limits bodies sent with the key in the URL to 64 KiB', async () => {
@@ -244,11 +271,73 @@ describe('rate limiting', () => {
     const retryAfter = Number(limited.headers['retry-after']);
     assert.ok(retryAfter > 0 && retryAfter <= 60, `retry-after ${String(limited.headers['retry-after'])}`);
     assert.equal(await t.store.findSession(session.session_id), null);
-    // The same key in another header is the same key; another key has its own budget.
+    // The same key in another header is the same key; another key has its own budget, and so has the same
+    // (public) ingest key used from another address: one client cannot use up everyone's budget.
     assertProblem(await register({ 'x-api-key': INGEST }), 429, 'rate_limited');
     assert.equal((await register(bearer(OTHER_INGEST))).statusCode, 200);
+    const elsewhere = await t.app.inject({
+      method: 'POST',
+      url: `${CLIENT}/session`,
+      remoteAddress: '10.9.9.9',
+      headers: bearer(INGEST),
+      payload: makeSession(),
+    });
+    assert.equal(elsewhere.statusCode, 200);
     // Health checks are never limited.
     for (let i = 0; i < 5; i++) assert.equal((await t.app.inject({ method: 'GET', url: '/health' })).statusCode, 200);
+  });
+});
+
+describe('rate limiting of refused requests', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp('sqlite', { ...KEYS, CLICKSTREAM_RATE_LIMIT_PER_MINUTE: '3' });
+  });
+  after(() => t.close());
+
+  it('counts wrong keys by client address, so keys cannot be guessed at full speed', async () => {
+    const guess = (remoteAddress: string, key: string) =>
+      t.app.inject({ method: 'POST', url: `${CLIENT}/session`, remoteAddress, headers: bearer(key), payload: {} });
+    for (let i = 0; i < 3; i++) assert.equal((await guess('10.7.7.7', `guess-${i}-0123456789abcdef`)).statusCode, 401);
+    assertProblem(await guess('10.7.7.7', 'guess-3-0123456789abcdef'), 429, 'rate_limited');
+    assert.equal((await guess('10.7.7.8', 'guess-4-0123456789abcdef')).statusCode, 401);
+  });
+});
+
+describe('without keys', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp('sqlite', { CLICKSTREAM_CORS_ORIGINS: 'http://localhost:3000' });
+  });
+  after(() => t.close());
+
+  const register = (headers: Record<string, string>, session = makeSession()) =>
+    t.app.inject({ method: 'POST', url: `${CLIENT}/session`, headers, payload: session });
+
+  it('answers requests addressed to this machine, from no page or a local one', async () => {
+    for (const host of ['localhost:5000', '127.0.0.1:5000', '[::1]:5000', 'localhost']) {
+      assert.equal((await register({ host })).statusCode, 200, host);
+    }
+    const local = await register({ origin: 'http://localhost:3000' });
+    assert.equal(local.statusCode, 200);
+    assert.equal(local.headers['access-control-allow-origin'], 'http://localhost:3000');
+  });
+
+  it('refuses other Host names (DNS rebinding) and pages of other origins, storing nothing', async () => {
+    const rebound = makeSession();
+    const problem = assertProblem(await register({ host: 'attacker.example:5000' }, rebound), 403, 'forbidden');
+    assert.match(problem.detail, /addressed to this machine/);
+    const beacon = makeSession();
+    const fromPage = await t.app.inject({
+      method: 'POST',
+      url: `${CLIENT}/session`,
+      headers: { origin: 'https://evil.example', 'content-type': 'text/plain' },
+      payload: JSON.stringify(beacon),
+    });
+    assert.match(assertProblem(fromPage, 403, 'forbidden').detail, /only pages served from this machine/);
+    assertProblem(await register({ origin: 'null' }), 403, 'forbidden');
+    assert.equal(await t.store.findSession(rebound.session_id), null);
+    assert.equal(await t.store.findSession(beacon.session_id), null);
   });
 });
 
