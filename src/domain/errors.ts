@@ -5,6 +5,8 @@ export const ERROR_CODES = [
   'bad_request',
   'unsupported_media_type',
   'payload_too_large',
+  'header_too_large',
+  'request_timeout',
   'not_found',
   'session_not_found',
   'batch_not_found',

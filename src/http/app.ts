@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Ajv } from 'ajv';
-import type { ErrorObject } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -12,7 +14,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Config } from '../config/config.js';
-import { validationFailed } from '../domain/errors.js';
+import { type ErrorCode, validationFailed } from '../domain/errors.js';
 import { type Clock, systemClock } from '../domain/time.js';
 import { JsonObject } from '../schemas/json-schemas.js';
 import { BatchService } from '../services/batches.js';
@@ -24,7 +26,7 @@ import { registerCors } from './cors.js';
 import { registerBodyParsers } from './json-body.js';
 import { registerRateLimit } from './rate-limit.js';
 import { responses } from './schemas.js';
-import { fieldErrors, mergeFieldErrors, pathOf, problem, routeNotFound, toProblem } from './problem.js';
+import { fieldErrors, mergeFieldErrors, pathOf, problem, problemStatus, routeNotFound, toProblem } from './problem.js';
 import { registerBatchRoutes } from './routes/batch-routes.js';
 import { registerHealthRoutes } from './routes/health-routes.js';
 import { registerSessionRoutes } from './routes/session-routes.js';
@@ -68,6 +70,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         // The path only: the query string may hold a key (?key=), and answers must not echo keys.
         .send(problem('bad_request', `the URL is not valid (${error.code}): ${pathOf(request.url)}`, request.id));
     },
+    clientErrorHandler: answerClientError,
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && PLAIN_REQUEST_ID.test(given) ? given : randomUUID();
@@ -94,7 +97,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     strict: false,
     allowUnionTypes: true,
   });
-  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? bodyAjv : queryAjv).compile(schema));
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : withSafeIntegers(queryAjv.compile(schema)),
+  );
 
   // Schema errors are not answered at once: the route's own rules are checked too, so that one answer
   // lists every problem of the request (a wrong type in events[1] and a millisecond timestamp in events[3]).
@@ -196,6 +201,55 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     () => app.swagger(),
   );
   return app;
+}
+
+/**
+ * Ajv coerces the query strings "Infinity" and "1e400" to Infinity, and lets them through `integer`,
+ * `minimum` and `maximum`; a number past 2^53 cannot be an exact page cursor either. After coercion every
+ * number of a query must be a safe integer (all query numbers of this API are counts and cursors).
+ */
+function withSafeIntegers(validate: ValidateFunction): ValidateFunction {
+  const checked = ((data: unknown) => {
+    const valid = validate(data);
+    checked.errors = validate.errors;
+    if (!valid || typeof data !== 'object' || data === null) return valid;
+    const unsafe = Object.entries(data).filter(
+      ([, value]) => typeof value === 'number' && !Number.isSafeInteger(value),
+    );
+    if (unsafe.length === 0) return true;
+    checked.errors = unsafe.map(([name]) => ({
+      instancePath: `/${name}`,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: {},
+      message: `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`,
+    }));
+    return false;
+  }) as ValidateFunction;
+  checked.errors = null;
+  return checked;
+}
+
+/**
+ * Requests Node's HTTP parser refuses (headers over 16 KiB, a malformed request line, a timeout) never
+ * reach Fastify; they are answered here in the same problem+json envelope. Nothing of the request is
+ * logged: its raw bytes may hold a key.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) return;
+  const [code, detail]: [ErrorCode, string] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['header_too_large', 'the request line and headers are larger than 16 KiB']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['request_timeout', `the request was not received within ${REQUEST_TIMEOUT_MS / 1000} s`]
+        : ['bad_request', `the request is not valid HTTP (${error.code ?? 'parse error'})`];
+  const requestId = randomUUID();
+  const body = JSON.stringify(problem(code, detail, requestId));
+  socket.end(
+    `HTTP/1.1 ${problemStatus(code)} ${STATUS_CODES[problemStatus(code)] ?? ''}\r\n` +
+      `content-type: application/problem+json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `x-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 function timeWindow(config: Config) {

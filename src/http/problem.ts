@@ -11,6 +11,8 @@ const STATUS: Readonly<Record<ErrorCode, readonly [number, string]>> = {
   bad_request: [400, 'Bad request'],
   unsupported_media_type: [415, 'Unsupported media type'],
   payload_too_large: [413, 'Payload too large'],
+  header_too_large: [431, 'Request header fields too large'],
+  request_timeout: [408, 'Request timeout'],
   not_found: [404, 'No such route'],
   session_not_found: [404, 'Session not found'],
   batch_not_found: [404, 'Batch not found'],
@@ -24,6 +26,11 @@ const STATUS: Readonly<Record<ErrorCode, readonly [number, string]>> = {
   service_unavailable: [503, 'Service unavailable'],
   internal_error: [500, 'Internal error'],
 };
+
+/** The HTTP status of an error code. */
+export function problemStatus(code: ErrorCode): number {
+  return STATUS[code][0];
+}
 
 /** Most field errors listed in one answer; the rest are counted. */
 const MAX_LISTED_ERRORS = 100;

@@ -13,6 +13,10 @@ const Id = (description: string) =>
     description: `${description}. 1..${DEFAULT_LIMITS.maxIdLength} characters by default (CLICKSTREAM_MAX_ID_LENGTH), no control characters.`,
   });
 
+/** An id in a query string: never stored, only looked up, so the shape is all that is checked here. */
+const QueryId = (description: string) =>
+  Type.String({ description, minLength: 1, pattern: '^[^\\u0000-\\u001F\\u007F]+$' });
+
 const Timestamp = (description: string) =>
   Type.Integer({ description: `${description}. Integer UTC seconds (not milliseconds).`, examples: [1703376873] });
 
@@ -141,22 +145,19 @@ export type ReleaseBatchBody = Static<typeof ReleaseBatchBody>;
 
 export const SessionQuery = Type.Object(
   {
-    session_id: Type.String({ description: 'The session to show.' }),
+    session_id: QueryId('The session to show.'),
     key: Type.Optional(Type.String({ description: 'An ingest key, for clients that cannot set headers.' })),
   },
   { additionalProperties: false },
 );
 export type SessionQuery = Static<typeof SessionQuery>;
 
-export const BatchQuery = Type.Object(
-  { batch_id: Type.String({ description: 'The batch to show.' }) },
-  { additionalProperties: false },
-);
+export const BatchQuery = Type.Object({ batch_id: QueryId('The batch to show.') }, { additionalProperties: false });
 export type BatchQuery = Static<typeof BatchQuery>;
 
 export const BatchSessionsQuery = Type.Object(
   {
-    batch_id: Type.String({ description: 'The batch to read.' }),
+    batch_id: QueryId('The batch to read.'),
     after_number: Type.Optional(
       Type.Integer({ minimum: 0, default: 0, description: 'Exclusive: sessions with a larger session_number.' }),
     ),

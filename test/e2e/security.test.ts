@@ -117,6 +117,24 @@ describe('safe defaults and secrets in a real service process', () => {
     }
   });
 
+  it('answers requests the HTTP parser refuses as problem+json, echoing nothing of them', async () => {
+    const open = await service({});
+    const long = await rawExchange(
+      open.port,
+      `GET /api/v1/clickstream/internal/batches?x=${'a'.repeat(17_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+    );
+    const [head = '', body = ''] = long.split('\r\n\r\n');
+    assert.match(head, /^HTTP\/1\.1 431 /);
+    assert.match(head, /content-type: application\/problem\+json/i);
+    const problem = JSON.parse(body) as { status: number; code: string; request_id: string };
+    assert.equal(problem.status, 431);
+    assert.equal(problem.code, 'header_too_large');
+    assert.ok(head.toLowerCase().includes(`x-request-id: ${problem.request_id}`));
+    const garbled = await rawExchange(open.port, `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nBad Header\r\n\r\n`);
+    assert.match(garbled, /^HTTP\/1\.1 400 /);
+    assert.match(garbled, /"code":"bad_request"/);
+  });
+
   it('limits browser-form bodies to 64 KiB over a real socket, declared or chunked', async () => {
     const guarded = await service({ CLICKSTREAM_INGEST_KEYS: INGEST });
     // Declared too long: refused from the headers, without waiting for a body that never comes.

@@ -3,7 +3,7 @@ import { after, beforeEach, describe, it } from 'node:test';
 import type { Batch, BatchSessionsPage, Problem, ReleaseResponse } from '../../src/schemas/records.js';
 import { id, makeEvents, makeSession } from '../support/factories.js';
 import { testBackends } from '../support/backends.js';
-import { json, startTestApp, type TestApp } from '../support/test-app.js';
+import { assertProblem, json, startTestApp, type TestApp } from '../support/test-app.js';
 
 const BASE = '/api/v1/clickstream';
 const INTERNAL = `${BASE}/internal`;
@@ -183,6 +183,29 @@ for (const backend of testBackends()) {
       assert.equal(bad.statusCode, 400);
       const problem = json<Problem>(bad);
       assert.deepEqual((problem.errors ?? []).map((e) => e.path).sort(), ['after_number', 'limit', 'page']);
+
+      // Query numbers that coerce to Infinity or past 2^53 are refused, not passed to the store.
+      const unsafe: Record<string, string>[] = [
+        { limit: 'Infinity' },
+        { limit: '1e400' },
+        { events_limit: '-Infinity' },
+        { after_number: '99999999999999999999' },
+      ];
+      for (const query of unsafe) {
+        const response = await get(`${INTERNAL}/batch/sessions`, { batch_id: unknown, ...query });
+        const refused = assertProblem(response, 400, 'validation_failed');
+        assert.deepEqual(
+          (refused.errors ?? []).map((e) => e.path),
+          Object.keys(query),
+          JSON.stringify(query),
+        );
+      }
+      assertProblem(await get(`${INTERNAL}/batches`, { limit: 'Infinity' }), 400, 'validation_failed');
+      // Ids in query strings: no control characters (PostgreSQL cannot even compare a NUL).
+      for (const url of [`${INTERNAL}/batch`, `${INTERNAL}/batch/sessions`]) {
+        assertProblem(await get(url, { batch_id: 'a\u0000b' }), 400, 'validation_failed');
+      }
+      assertProblem(await get(`${BASE}/session`, { session_id: '\u0000' }), 400, 'validation_failed');
     });
 
     it('refuses an invalid release_id', async () => {

@@ -269,15 +269,20 @@ for (const backend of testBackends()) {
       });
 
       it('refuses numbers JSON cannot represent instead of storing them as null', async () => {
-        const body = JSON.stringify(makeSession()).replace('"page":1', '"page":1e400');
-        const response = await t.app.inject({
-          method: 'POST',
-          url: `${BASE}/session`,
-          payload: body,
-          headers: { 'content-type': 'application/json' },
-        });
-        const problem = assertProblem(response, 400, 'validation_failed');
-        assert.match(problem.detail, /search_meta/);
+        // Overflowing by the exponent, by a long mantissa with a short exponent, and by digits alone.
+        for (const huge of ['1e400', `1${'0'.repeat(300)}e9`, `-${'9'.repeat(309)}`, `0.5${'0'.repeat(400)}E+309`]) {
+          const session = makeSession();
+          const body = JSON.stringify(session).replace('"page":1', `"page":${huge}`);
+          const response = await t.app.inject({
+            method: 'POST',
+            url: `${BASE}/session`,
+            payload: body,
+            headers: { 'content-type': 'application/json' },
+          });
+          const problem = assertProblem(response, 400, 'validation_failed');
+          assert.match(problem.detail, /search_meta/, huge.slice(0, 20));
+          assert.equal(await t.store.findSession(session.session_id), null);
+        }
       });
     });
 
