@@ -52,7 +52,7 @@ it('sqlite: durability selects WAL with synchronous NORMAL (process) or FULL (po
     ] as const) {
       const path = join(dir, `${durability}.db`);
       const { store } = SqliteStore.open(path, { durability });
-      assert.deepEqual(store.pragmas(), { journal_mode: 'wal', synchronous: expected });
+      assert.deepEqual(store.pragmas(), { journal_mode: 'wal', synchronous: expected, wal_autocheckpoint: 10_000 });
       await store.close();
     }
   } finally {
