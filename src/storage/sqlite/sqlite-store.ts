@@ -1,6 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { newBatchId, type BatchRecord } from '../../domain/batch.js';
@@ -117,10 +115,7 @@ export class SqliteStore implements ClickstreamStore {
   }, MAX_GROUP);
   private readonly counters = { commits: 0, writes: 0 };
 
-  private constructor(
-    private readonly db: Database.Database,
-    private readonly checkpointer: Worker | null,
-  ) {
+  private constructor(private readonly db: Database.Database) {
     this.statements = prepareStatements(db);
   }
 
@@ -136,11 +131,8 @@ export class SqliteStore implements ClickstreamStore {
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${options.durability === 'power-loss' ? 'FULL' : 'NORMAL'}`);
       db.pragma('foreign_keys = ON');
-      // The backstop of the checkpointer thread (startCheckpointer): about 40 MB of WAL.
-      db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       const applied = migrate(db);
-      const checkpointer = path === ':memory:' ? null : startCheckpointer(path);
-      return { store: new SqliteStore(db, checkpointer), applied };
+      return { store: new SqliteStore(db), applied };
     } catch (error) {
       db.close();
       throw error;
@@ -393,12 +385,11 @@ export class SqliteStore implements ClickstreamStore {
     });
   }
 
-  /** The settings that decide durability and write cost, as SQLite reports them (synchronous: 1 NORMAL, 2 FULL). */
-  pragmas(): { journal_mode: string; synchronous: number; wal_autocheckpoint: number } {
+  /** The settings that decide durability, as SQLite reports them (synchronous: 1 NORMAL, 2 FULL). */
+  pragmas(): { journal_mode: string; synchronous: number } {
     return {
       journal_mode: String(this.db.pragma('journal_mode', { simple: true })),
       synchronous: Number(this.db.pragma('synchronous', { simple: true })),
-      wal_autocheckpoint: Number(this.db.pragma('wal_autocheckpoint', { simple: true })),
     };
   }
 
@@ -424,45 +415,9 @@ export class SqliteStore implements ClickstreamStore {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.queue.flush();
-    await this.checkpointer?.terminate();
     this.db.close();
   }
 }
-
-/**
- * Checkpoints copy the WAL back into the database file. SQLite runs them inside a COMMIT once the WAL
- * passes `wal_autocheckpoint` pages: on the event loop, stalling every request of that group. This worker
- * thread, with a connection of its own, runs a passive checkpoint (it never blocks the writer) every
- * CHECKPOINT_INTERVAL_MS on the other core instead, so the writer's own checkpoint, at a larger WAL, is
- * only a backstop. Measured by hand (bench/NOTES.md): events 25k req/s with p99 12 ms at SQLite's
- * defaults, 28k with p99 31 ms with the larger WAL alone, 28-30k with p99 16-18 ms with this worker.
- * It is plain JavaScript run with `eval`, so that it loads alike from `dist/` and under tsx.
- */
-function startCheckpointer(path: string): Worker {
-  const source = `
-    const { workerData } = require('node:worker_threads');
-    const Database = require(workerData.module);
-    const db = new Database(workerData.path);
-    db.pragma('busy_timeout = 0');
-    setInterval(() => {
-      try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-    }, workerData.intervalMs);
-  `;
-  const worker = new Worker(source, {
-    eval: true,
-    workerData: {
-      module: createRequire(import.meta.url).resolve('better-sqlite3'),
-      path,
-      intervalMs: CHECKPOINT_INTERVAL_MS,
-    },
-  });
-  // A failed checkpointer only hands checkpoints back to the writer's backstop; it must not end the process.
-  worker.on('error', () => undefined);
-  worker.unref();
-  return worker;
-}
-
-const CHECKPOINT_INTERVAL_MS = 100;
 
 function prepareStatements(db: Database.Database) {
   return {
@@ -609,8 +564,6 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 function isRetriable(error: unknown): boolean {
   return !(error instanceof Database.SqliteError);
 }
-
-const WAL_AUTOCHECKPOINT_PAGES = 10_000;
 
 /** Most writes sharing one commit; a bound on how long one transaction holds the write lock. */
 const MAX_GROUP = 512;
