@@ -96,10 +96,12 @@ export function registerAuth(app: App, config: Config): void {
   app.decorateRequest('caller', null);
   app.decorateRequest('refusal', null);
   app.addHook('onRequest', (request, reply, done) => {
-    const access = accessOf(request.routeOptions.url);
     try {
       if (!keys.enabled) localOnly(request);
-      else if (access !== 'public') request.caller = authorise(keys, request, access);
+      else {
+        const access = accessOf(request.routeOptions.url);
+        if (access !== 'public') request.caller = authorise(keys, request, access);
+      }
     } catch (error) {
       if (!(error instanceof ClickstreamError)) throw error;
       request.refusal = error;

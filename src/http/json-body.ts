@@ -4,6 +4,7 @@ import { ClickstreamError, validationFailed } from '../domain/errors.js';
 import { findExcessiveNesting, nonFiniteNumberPaths } from '../domain/json.js';
 import type { Limits } from '../domain/limits.js';
 import { LIMIT_VARIABLES } from '../domain/limits.js';
+import type { FastifyRequest } from 'fastify';
 import type { App } from './app-types.js';
 import { accessOf } from './auth.js';
 
@@ -21,11 +22,15 @@ export const BROWSER_BODY_LIMIT = 64 * 1024;
  * answer 415 for it.
  */
 export function registerBodyParsers(app: App, limits: Limits): void {
+  const parse = (request: FastifyRequest, body: string): unknown => {
+    const form = browserForm(request);
+    if (form !== null && Buffer.byteLength(body, 'utf8') > BROWSER_BODY_LIMIT) throw browserBodyTooLarge(form);
+    return parseJsonBody(body, limits);
+  };
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     try {
-      if (request.caller?.fromUrl) checkBrowserBody(String(body), 'with the key in the URL (?key=)');
-      done(null, parseJsonBody(String(body), limits));
+      done(null, parse(request, String(body)));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -39,32 +44,27 @@ export function registerBodyParsers(app: App, limits: Limits): void {
           'text/plain bodies are accepted on the client routes only (for navigator.sendBeacon); send application/json',
         );
       }
-      checkBrowserBody(String(body), 'as text/plain');
-      done(null, parseJsonBody(String(body), limits));
+      done(null, parse(request, String(body)));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
-  // A declared length over the limit is refused before the body is read.
+  // A declared length over the limit is refused before the body is read; a chunked body once it is read.
   app.addHook('preParsing', (request, _reply, payload, done) => {
-    const declared = Number(request.headers['content-length'] ?? 0);
-    if (declared > BROWSER_BODY_LIMIT) {
-      const type = request.headers['content-type'] ?? '';
-      if (request.caller?.fromUrl) {
-        done(browserBodyTooLarge('with the key in the URL (?key=)'));
-        return;
-      }
-      if (/^\s*text\/plain\b/i.test(type)) {
-        done(browserBodyTooLarge('as text/plain'));
-        return;
-      }
+    const form = browserForm(request);
+    if (form !== null && Number(request.headers['content-length'] ?? 0) > BROWSER_BODY_LIMIT) {
+      done(browserBodyTooLarge(form));
+      return;
     }
     done(null, payload);
   });
 }
 
-function checkBrowserBody(body: string, form: string): void {
-  if (Buffer.byteLength(body, 'utf8') > BROWSER_BODY_LIMIT) throw browserBodyTooLarge(form);
+/** How a request was sent the way browsers send without preflight (see BROWSER_BODY_LIMIT), or null. */
+function browserForm(request: FastifyRequest): string | null {
+  if (request.caller?.fromUrl) return 'with the key in the URL (?key=)';
+  if (/^\s*text\/plain\b/i.test(request.headers['content-type'] ?? '')) return 'as text/plain';
+  return null;
 }
 
 function browserBodyTooLarge(form: string): ClickstreamError {
