@@ -66,6 +66,8 @@ export const INTEGRITY_RULES: readonly string[] = [
    FROM sessions GROUP BY batch_id, session_number HAVING count(*) > 1 LIMIT 20`,
   `SELECT 'the results of session ' || session_id || ' are not numbered 0..n-1' AS problem
    FROM search_results GROUP BY session_id HAVING min(position) <> 0 OR max(position) <> count(*) - 1 LIMIT 20`,
+  `SELECT 'result ' || r.position || ' belongs to the unknown session ' || r.session_id AS problem
+   FROM search_results r LEFT JOIN sessions s ON s.session_id = r.session_id WHERE s.session_id IS NULL LIMIT 20`,
   `SELECT 'event ' || e.event_id || ' belongs to the unknown session ' || e.session_id AS problem
    FROM events e LEFT JOIN sessions s ON s.session_id = e.session_id WHERE s.session_id IS NULL LIMIT 20`,
   `SELECT 'event ' || e.event_id || ' of session ' || e.session_id || ' has a position its object is not at' AS problem
