@@ -43,6 +43,26 @@ it('sqlite: a resolved write is committed and visible from another connection', 
   }
 });
 
+it('sqlite: a thread of its own copies the WAL into the database, not the writer', async () => {
+  const { dir, cleanup } = scratchDir();
+  const path = join(dir, 'store.db');
+  const { store } = SqliteStore.open(path, { durability: 'process' });
+  try {
+    const now = Math.floor(Date.now() / 1000);
+    // A few dozen pages: far below wal_autocheckpoint (1,000), so the writer never checkpoints them itself.
+    for (let i = 0; i < 20; i++) await store.registerSession(toNewSession(makeSession(), now, DEFAULT_RULES), now);
+    const deadline = Date.now() + 20_000;
+    while (store.checkpointStats().frames === 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.ok(store.checkpointStats().frames > 0, 'the checkpointer thread copied no frame in 20 s');
+    assert.deepEqual(await store.checkIntegrity(), []);
+  } finally {
+    await store.close();
+    cleanup();
+  }
+});
+
 it('sqlite: durability selects WAL with synchronous NORMAL (process) or FULL (power-loss)', async () => {
   const { dir, cleanup } = scratchDir();
   try {

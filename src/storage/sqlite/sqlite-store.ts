@@ -18,6 +18,7 @@ import {
   toJson,
 } from '../store-helpers.js';
 import { GroupQueue, type GroupEntry } from '../group-queue.js';
+import { Checkpointer } from './checkpointer.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
 export interface SqliteOptions {
@@ -25,6 +26,8 @@ export interface SqliteOptions {
   readonly durability: 'process' | 'power-loss';
   /** How long a write waits for another process's transaction (the CLI beside a server), in ms. */
   readonly busyTimeoutMs?: number;
+  /** Whether WAL checkpoints run on a thread of their own (default true; see Checkpointer). */
+  readonly checkpointThread?: boolean;
 }
 
 interface SessionRow {
@@ -115,7 +118,10 @@ export class SqliteStore implements ClickstreamStore {
   }, MAX_GROUP);
   private readonly counters = { commits: 0, writes: 0 };
 
-  private constructor(private readonly db: Database.Database) {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly checkpointer: Checkpointer | null,
+  ) {
     this.statements = prepareStatements(db);
   }
 
@@ -129,10 +135,15 @@ export class SqliteStore implements ClickstreamStore {
     try {
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${options.durability === 'power-loss' ? 'FULL' : 'NORMAL'}`);
+      const synchronous = options.durability === 'power-loss' ? 'FULL' : 'NORMAL';
+      db.pragma(`synchronous = ${synchronous}`);
       db.pragma('foreign_keys = ON');
       const applied = migrate(db);
-      return { store: new SqliteStore(db), applied };
+      const checkpointer =
+        path !== ':memory:' && options.checkpointThread !== false
+          ? new Checkpointer({ path, synchronous, busyEveryMs: 10, idleEveryMs: 250 })
+          : null;
+      return { store: new SqliteStore(db, checkpointer), applied };
     } catch (error) {
       db.close();
       throw error;
@@ -201,6 +212,11 @@ export class SqliteStore implements ClickstreamStore {
   /** How many commits carried how many writes since the store was opened (group commit at work). */
   commitStats(): { commits: number; writes: number } {
     return { ...this.counters };
+  }
+
+  /** What the checkpointer thread has copied from the WAL so far (zeros without the thread). */
+  checkpointStats(): { checkpoints: number; frames: number } {
+    return this.checkpointer?.stats() ?? { checkpoints: 0, frames: 0 };
   }
 
   registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
@@ -415,6 +431,7 @@ export class SqliteStore implements ClickstreamStore {
   async close(): Promise<void> {
     if (!this.db.open) return;
     await this.queue.flush();
+    await this.checkpointer?.stop();
     this.db.close();
   }
 }
