@@ -19,7 +19,10 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       'no API key is set: every route is open, so the service listens on loopback only; set CLICKSTREAM_ADMIN_KEY and CLICKSTREAM_INGEST_KEYS to serve other machines',
     );
   }
-  const { store, applied, location } = await createStore(config.databaseUrl, { durability: config.durability });
+  const { store, applied, location } = await createStore(config.databaseUrl, {
+    durability: config.durability,
+    checkpointThread: true,
+  });
   logger.info({ store: location, migrationsApplied: applied, durability: config.durability }, 'store ready');
   const app = await buildApp({ store, config, logger });
   try {

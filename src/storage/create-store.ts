@@ -15,12 +15,22 @@ export interface OpenedStore {
  * Opens the store named by a `CLICKSTREAM_DATABASE_URL` and brings its schema up to date.
  * `sqlite:<path>` is a file (relative to the working directory); `sqlite::memory:` a private in-memory store.
  */
-export async function createStore(url: string, options: { durability: Durability }): Promise<OpenedStore> {
+export async function createStore(
+  url: string,
+  options: {
+    durability: Durability;
+    /** For a long-running service: SQLite's WAL checkpoints on a thread of their own (see Checkpointer). */
+    checkpointThread?: boolean;
+  },
+): Promise<OpenedStore> {
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length);
     // better-sqlite3 opens an anonymous temporary database for an empty path: nothing would be kept.
     if (path.trim() === '') throw new Error('CLICKSTREAM_DATABASE_URL needs a file path after sqlite:');
-    const { store, applied } = SqliteStore.open(path, { durability: options.durability });
+    const { store, applied } = SqliteStore.open(path, {
+      durability: options.durability,
+      checkpointThread: options.checkpointThread ?? false,
+    });
     return { store, applied, location: `sqlite:${path}` };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {

@@ -46,7 +46,7 @@ it('sqlite: a resolved write is committed and visible from another connection', 
 it('sqlite: a thread of its own copies the WAL into the database, not the writer', async () => {
   const { dir, cleanup } = scratchDir();
   const path = join(dir, 'store.db');
-  const { store } = SqliteStore.open(path, { durability: 'process' });
+  const { store } = SqliteStore.open(path, { durability: 'process', checkpointThread: true });
   try {
     const now = Math.floor(Date.now() / 1000);
     // A few dozen pages: far below wal_autocheckpoint (1,000), so the writer never checkpoints them itself.
