@@ -16,9 +16,9 @@ export interface CheckpointerSettings {
   readonly path: string;
   /** The writer's `synchronous` setting (NORMAL or FULL), which also decides how checkpoints sync. */
   readonly synchronous: 'NORMAL' | 'FULL';
-  /** Pause between checkpoints while the WAL has frames to copy. */
+  /** Pause between checkpoints while the store is being written. */
   readonly busyEveryMs: number;
-  /** Pause while the WAL is empty. */
+  /** Pause once a second has passed with nothing to copy. */
   readonly idleEveryMs: number;
 }
 

@@ -28,7 +28,7 @@ export interface SqliteOptions {
   readonly busyTimeoutMs?: number;
   /**
    * Whether WAL checkpoints run on a thread of their own (see Checkpointer): for the service. A command
-   * that runs once does without (a thread is a V8 instance of its own, about 20 MB more).
+   * that runs once does without (a thread is a V8 instance of its own, about 10 MB more).
    */
   readonly checkpointThread?: boolean;
 }
