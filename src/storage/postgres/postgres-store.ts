@@ -267,9 +267,10 @@ export class PostgresStore implements ClickstreamStore {
   private async registerGroup(group: readonly GroupEntry<Registration, Registered>[]): Promise<void> {
     let answers: Registered[];
     try {
+      // The shared release lock, held until commit: a release waits for this group, or this group sees the
+      // release's new batch. Taken in the same round trip as BEGIN (both keys are this store's integers).
+      const begin = `BEGIN; SELECT pg_advisory_xact_lock_shared(${RELEASE_LOCK}, ${this.lockKey})`;
       answers = await this.transaction(async (client) => {
-        // Held until commit: a release waits for this group, or this group sees the release's new batch.
-        await client.query('SELECT pg_advisory_xact_lock_shared($1, $2)', [RELEASE_LOCK, this.lockKey]);
         const firsts = new Map<string, Registration>();
         for (const { input } of group)
           if (!firsts.has(input.session.session_id)) firsts.set(input.session.session_id, input);
@@ -340,7 +341,7 @@ export class PostgresStore implements ClickstreamStore {
           if (!existing) throw new Error(`session ${input.session.session_id} conflicted but cannot be read`);
           return { created: false, session: existing };
         });
-      });
+      }, begin);
     } catch (error) {
       for (const entry of group) entry.reject(error);
       return;
@@ -385,14 +386,17 @@ export class PostgresStore implements ClickstreamStore {
   }
 
   /**
-   * Adds the events of a group of requests in one transaction: their sessions' states, the events stored
-   * under their ids, then one multi-row insert. Each request succeeds or fails alone. If another process
-   * stored one of the same events meanwhile, the group is rolled back and each request runs on its own.
+   * Adds the events of a group of requests in two statements: one reads their sessions' states and the
+   * events stored under their ids, one inserts every new event. Each request succeeds or fails alone. The
+   * insert is a single statement, so it commits whole or not at all: if another process stored one of the
+   * same events meanwhile, it fails on the key, nothing of the group is stored, and each request runs again
+   * on its own, in a transaction. Two statements instead of a transaction's five round trips: on a busy
+   * server the round trips, not the rows, are most of PostgreSQL's work (bench/NOTES.md).
    */
   private async addEventsGroup(group: readonly GroupEntry<EventWrite, EventsAdded>[]): Promise<void> {
     let outcomes: EventOutcome[];
     try {
-      outcomes = await this.transaction((client) =>
+      outcomes = await this.withClient((client) =>
         this.addEventsTogether(
           client,
           group.map((e) => e.input),
@@ -433,22 +437,31 @@ export class PostgresStore implements ClickstreamStore {
     mode: 'group' | 'alone',
   ): Promise<EventOutcome[]> {
     const sessionIds = [...new Set(writes.map((w) => w.sessionId))];
+    const keys = writes.flatMap((w) => w.events.map((e) => [w.sessionId, e.event_id] as const));
+    // One statement (one snapshot) for each session's state, its results' positions and the events already
+    // stored under the ids these requests use.
     const states = await client.query<{
       session_id: string;
       sealed_at: number | null;
       positions: Record<string, number> | null;
+      known: NewEvent[] | null;
     }>(
       `SELECT s.session_id, b.sealed_at,
          (SELECT json_object_agg(r.object_id, r.position) FROM search_results r WHERE r.session_id = s.session_id)
-           AS positions
+           AS positions,
+         (SELECT json_agg(json_build_object('event_id', e.event_id, 'object_id', e.object_id, 'event_type',
+             e.event_type, 'created_at', e.created_at, 'created_at_given', e.created_at_given, 'meta', e.meta))
+           FROM unnest($2::text[], $3::text[]) AS k(session_id, event_id)
+           JOIN events e ON e.session_id = k.session_id AND e.event_id = k.event_id
+           WHERE k.session_id = s.session_id) AS known
        FROM sessions s JOIN batches b ON b.batch_id = s.batch_id WHERE s.session_id = ANY($1::text[])`,
-      [sessionIds],
+      [sessionIds, keys.map(([sessionId]) => sessionId), keys.map(([, eventId]) => eventId)],
     );
     const stateOf = new Map(states.rows.map((row) => [row.session_id, row]));
-    const keys = writes.flatMap((w) => w.events.map((e) => [w.sessionId, e.event_id] as const));
-    const known = new Map(
-      (await this.selectEventsByKey(client, keys)).map((e) => [eventKey(e.session_id, e.event_id), e.event]),
-    );
+    const known = new Map<string, NewEvent>();
+    for (const row of states.rows) {
+      for (const event of row.known ?? []) known.set(eventKey(row.session_id, event.event_id), event);
+    }
 
     // Decide each request in order; a later request sees the events of earlier ones as stored.
     const rows: { sessionId: string; event: NewEvent; position: number | null; now: number }[] = [];
@@ -477,10 +490,15 @@ export class PostgresStore implements ClickstreamStore {
     });
     if (rows.length === 0) return outcomes;
 
-    const inserted = await client.query<{ session_id: string; event_id: string }>(
-      // Arrival numbers follow the requests' order; rows are inserted in key order, so that two requests
-      // with overlapping events lock them in the same order and cannot deadlock.
-      `INSERT INTO events (session_id, event_id, arrival, object_id, event_type, position, created_at,
+    // A group's insert fails whole on a key another process stored meanwhile (the caller then runs each
+    // request alone); a request alone skips such keys and compares them below, in its transaction.
+    const onConflict =
+      mode === 'group' ? '' : 'ON CONFLICT (session_id, event_id) DO NOTHING RETURNING session_id, event_id';
+    const inserted = await client
+      .query<{ session_id: string; event_id: string }>(
+        // Arrival numbers follow the requests' order; rows are inserted in key order, so that two requests
+        // with overlapping events lock them in the same order and cannot deadlock.
+        `INSERT INTO events (session_id, event_id, arrival, object_id, event_type, position, created_at,
          created_at_given, meta, received_at)
        SELECT a.session_id, a.event_id, a.arrival, a.object_id, a.event_type, a.position, a.created_at,
          a.created_at_given, a.meta, a.received_at
@@ -493,24 +511,25 @@ export class PostgresStore implements ClickstreamStore {
          ORDER BY u.n
        ) a
        ORDER BY a.session_id, a.event_id
-       ON CONFLICT (session_id, event_id) DO NOTHING
-       RETURNING session_id, event_id`,
-      [
-        rows.map((r) => r.sessionId),
-        rows.map((r) => r.event.event_id),
-        rows.map((r) => r.event.object_id),
-        rows.map((r) => r.event.event_type),
-        rows.map((r) => r.position),
-        rows.map((r) => r.event.created_at),
-        rows.map((r) => r.event.created_at_given),
-        rows.map((r) => toJson(r.event.meta)),
-        rows.map((r) => r.now),
-      ],
-    );
-    if (inserted.rows.length === rows.length) return outcomes;
+       ${onConflict}`,
+        [
+          rows.map((r) => r.sessionId),
+          rows.map((r) => r.event.event_id),
+          rows.map((r) => r.event.object_id),
+          rows.map((r) => r.event.event_type),
+          rows.map((r) => r.position),
+          rows.map((r) => r.event.created_at),
+          rows.map((r) => r.event.created_at_given),
+          rows.map((r) => toJson(r.event.meta)),
+          rows.map((r) => r.now),
+        ],
+      )
+      .catch((error: unknown) => {
+        throw mode === 'group' && isUniqueViolation(error) ? new ConcurrentInsert() : error;
+      });
+    if (mode === 'group' || inserted.rows.length === rows.length) return outcomes;
 
     // Another process stored some of these events between our read and our insert.
-    if (mode === 'group') throw new ConcurrentInsert();
     const done = new Set(inserted.rows.map((r) => eventKey(r.session_id, r.event_id)));
     const raced = rows.filter((r) => !done.has(eventKey(r.sessionId, r.event.event_id)));
     const [write] = writes;
@@ -785,8 +804,12 @@ interface EventWrite {
 type EventsAdded = { stored: number; duplicates: number };
 type EventOutcome = { ok: true; value: EventsAdded } | { ok: false; error: unknown };
 
-/** Thrown inside a group's transaction to roll it back and retry its requests one by one. */
+/** A group's insert met a key another process stored meanwhile: its requests run again one by one. */
 class ConcurrentInsert extends Error {}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Error && (error as { code?: unknown }).code === '23505';
+}
 
 function eventKey(sessionId: string, eventId: string): string {
   return `${sessionId}\u0000${eventId}`;
