@@ -5,7 +5,7 @@
 --
 -- scenario=events   POST /session/events, 2 events each, spread over `sessions` sessions registered beforehand
 --                   with ids <prefix><0..sessions-1> (and the 20 results this file registers); event ids unique.
--- scenario=sessions POST /session with `results` results (default 20), a new session_id per request.
+-- scenario=sessions POST /session with `results` results (default 20), a new random session_id per request.
 -- scenario=mixed    like real traffic: a registration, then two event posts for that session, each sent only
 --                   after the registration was answered (the session_id is taken from its answer).
 -- scenario=pages    GET /internal/batch/sessions of `batch`, `limit` per page: `readers` readers per thread
@@ -55,6 +55,11 @@ function init(args)
     end
   end
   nthreads = tonumber(opt("threads", "1"))
+  local seed = tid
+  for i = 1, #opt("tag", "t") do
+    seed = (seed * 31 + string.byte(opt("tag", "t"), i)) % 2147483647
+  end
+  math.randomseed(seed)
   local parts = {}
   for i = 0, tonumber(opt("results", "20")) - 1 do
     parts[#parts + 1] = string.format('{"object_id":"obj-%d","rank":%.4f}', i, 1 / (i + 1))
@@ -93,8 +98,17 @@ local function events_body(session_id)
   )
 end
 
+-- Shaped like real clients' session ids (the seed's 32 hex digits) and as random: registrations land at
+-- random places in a store's session_id index, as in production. The last 8 digits are the thread's counter,
+-- so ids never repeat within a thread; the random part is seeded by tag and thread, so not across them.
 local function new_session_id()
-  return string.format("%s-%d-%d", opt("tag", "t"), tid, counter)
+  return string.format(
+    "%08x%08x%08x%08x",
+    math.random(0, 0xffffffff),
+    math.random(0, 0xffffffff),
+    math.random(0, 0xffffffff),
+    counter
+  )
 end
 
 function request()

@@ -72,9 +72,9 @@ export function seedSqlite(path: string, shape: SeedShape): void {
       ).run({ count: shape.sessions, batch: batch.batch_id, base: batch.session_count, now });
       db.prepare(
         `WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < @rows - 1)
-         INSERT INTO search_results (session_id, position, object_id, rank, meta)
-         SELECT printf('seed-%08d', j / @per + 1), j % @per, 'obj-' || (j % @per), 1.0 / (j % @per + 1), NULL
-         FROM k`,
+         INSERT INTO search_results (sid, position, object_id, rank, meta)
+         SELECT s.sid, j % @per, 'obj-' || (j % @per), 1.0 / (j % @per + 1), NULL
+         FROM k JOIN sessions s ON s.session_id = printf('seed-%08d', j / @per + 1)`,
       ).run({ rows: shape.sessions * shape.resultsPerSession, per: shape.resultsPerSession });
       if (shape.eventsPerSession > 0) {
         db.prepare(

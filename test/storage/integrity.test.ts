@@ -45,10 +45,23 @@ for (const backend of testBackends()) {
       await store.releaseBatch('integrity', now, 600);
       assert.deepEqual(await store.checkIntegrity(), []);
 
+      // SQLite keys results by the session's arrival number (sid), PostgreSQL by session_id.
+      const results =
+        backend === 'sqlite'
+          ? ({
+              move: 'UPDATE search_results SET position = 7 WHERE sid = (SELECT sid FROM sessions WHERE session_id = $1) AND position = 0',
+              ghost: "INSERT INTO search_results (sid, position, object_id) VALUES (999999, 0, 'x')",
+              orphan: 'result 0 belongs to the unknown session number 999999',
+            } as const)
+          : ({
+              move: 'UPDATE search_results SET position = 7 WHERE session_id = $1 AND position = 0',
+              ghost: "INSERT INTO search_results (session_id, position, object_id) VALUES ('ghost-session', 0, 'x')",
+              orphan: 'result 0 belongs to the unknown session ghost-session',
+            } as const);
       await tamper(backend, url, [
         ['UPDATE batches SET session_count = session_count + 5 WHERE release_id = $1', ['integrity']],
-        ['UPDATE search_results SET position = 7 WHERE session_id = $1 AND position = 0', [body.session_id]],
-        ["INSERT INTO search_results (session_id, position, object_id) VALUES ('ghost-session', 0, 'x')", []],
+        [results.move, [body.session_id]],
+        [results.ghost, []],
       ]);
       const problems = await store.checkIntegrity();
       assert.ok(
@@ -57,7 +70,7 @@ for (const backend of testBackends()) {
       );
       assert.ok(problems.some((p) => p.includes(`results of session ${body.session_id} are not numbered`)));
       assert.ok(problems.some((p) => p.includes('has a position its object is not at')));
-      assert.ok(problems.includes('result 0 belongs to the unknown session ghost-session'), problems.join('\n'));
+      assert.ok(problems.includes(results.orphan), problems.join('\n'));
     });
   });
 }

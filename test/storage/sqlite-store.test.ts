@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { ClickstreamError } from '../../src/domain/errors.js';
 import { toNewEvents } from '../../src/domain/event.js';
 import { toNewSession } from '../../src/domain/session.js';
+import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { makeEvent, makeSession, scratchDir } from '../support/factories.js';
 import { DEFAULT_RULES } from '../support/rules.js';
@@ -14,7 +15,7 @@ it('sqlite: applies migrations once and keeps the file consistent', async () => 
   try {
     const path = join(dir, 'nested', 'store.db');
     const first = SqliteStore.open(path, { durability: 'power-loss' });
-    assert.deepEqual(first.applied, [1]);
+    assert.deepEqual(first.applied, [1, 2]);
     assert.deepEqual(await first.store.checkIntegrity(), []);
     await first.store.close();
     const second = SqliteStore.open(path, { durability: 'process' });
@@ -34,7 +35,9 @@ it('sqlite: a resolved write is committed and visible from another connection', 
     const now = Math.floor(Date.now() / 1000);
     const session = toNewSession(makeSession(), now, DEFAULT_RULES);
     await store.registerSession(session, now);
-    const row = reader.prepare('SELECT count(*) AS n FROM search_results WHERE session_id = ?').get(session.session_id);
+    const row = reader
+      .prepare('SELECT count(*) AS n FROM sessions s JOIN search_results r ON r.sid = s.sid WHERE s.session_id = ?')
+      .get(session.session_id);
     assert.deepEqual(row, { n: session.search_results.length });
   } finally {
     reader.close();
@@ -137,6 +140,69 @@ it('sqlite: concurrent writes share commits; each resolves only once its rows ar
   } finally {
     reader.close();
     await store.close();
+    cleanup();
+  }
+});
+
+it('sqlite: migration 2 rekeys a version-1 file and keeps every session, result, event and batch', async () => {
+  const { dir, cleanup } = scratchDir();
+  try {
+    // The data is written through the store, then copied into a file with the version-1 schema, where
+    // results were keyed by session_id; opening that file applies migration 2 to it.
+    const current = join(dir, 'current.db');
+    const { store } = SqliteStore.open(current, { durability: 'process' });
+    const now = Math.floor(Date.now() / 1000);
+    const bodies = [makeSession(), makeSession(), makeSession()];
+    for (const [index, body] of bodies.entries()) {
+      await store.registerSession(toNewSession(body, now, DEFAULT_RULES), now);
+      const events = [makeEvent({ object_id: body.search_results[1]?.object_id ?? '' }), makeEvent()];
+      await store.addEvents(
+        body.session_id,
+        toNewEvents({ session_id: body.session_id, events }, now, DEFAULT_RULES).events,
+        now,
+      );
+      if (index === 1) await store.releaseBatch('before-migration', now, 600);
+    }
+    const read = () => Promise.all(bodies.map((b) => store.getSession(b.session_id, 100)));
+    const expected = { sessions: await read(), batches: await store.listBatches(10) };
+    await store.close();
+
+    const old = join(dir, 'version-1.db');
+    const db = new Database(old);
+    db.exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT;
+      INSERT INTO schema_migrations VALUES (1, 'sessions, results, events and batches', 0);`);
+    db.exec(SQLITE_MIGRATIONS[0]?.sql ?? '');
+    db.exec(`ATTACH '${current}' AS current;
+      INSERT INTO batches SELECT * FROM current.batches;
+      INSERT INTO sessions SELECT session_id, batch_id, session_number, search_query, search_meta, payload_filter,
+        sort_by, user_id, created_at, created_at_given, registered_at, is_irrelevant FROM current.sessions;
+      INSERT INTO search_results SELECT s.session_id, r.position, r.object_id, r.rank, r.meta
+        FROM current.search_results r JOIN current.sessions s ON s.sid = r.sid;
+      INSERT INTO events SELECT * FROM current.events;`);
+    db.close();
+
+    const migrated = SqliteStore.open(old, { durability: 'process' });
+    try {
+      assert.deepEqual(migrated.applied, [2]);
+      assert.deepEqual(await migrated.store.checkIntegrity(), []);
+      const sessions = await Promise.all(bodies.map((b) => migrated.store.getSession(b.session_id, 100)));
+      assert.deepEqual({ sessions, batches: await migrated.store.listBatches(10) }, expected);
+      assert.equal(sessions[0]?.events.find((e) => e.position !== null)?.position, 1, 'an event keeps its position');
+      // And it takes new writes: a new session, numbered after the last one, whose event finds its position.
+      const body = makeSession();
+      const added = await migrated.store.registerSession(toNewSession(body, now, DEFAULT_RULES), now);
+      assert.equal(added.session.session_number, 2);
+      const event = makeEvent({ object_id: body.search_results[2]?.object_id ?? '' });
+      await migrated.store.addEvents(
+        body.session_id,
+        toNewEvents({ session_id: body.session_id, events: [event] }, now, DEFAULT_RULES).events,
+        now,
+      );
+      assert.equal((await migrated.store.getSession(body.session_id, 10))?.events[0]?.position, 2);
+    } finally {
+      await migrated.store.close();
+    }
+  } finally {
     cleanup();
   }
 });

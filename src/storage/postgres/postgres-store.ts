@@ -11,6 +11,7 @@ import {
   eventConflict,
   groupBy,
   INTEGRITY_RULES,
+  RESULT_RULES_BY_SESSION_ID,
   noSessionsToRelease,
   SESSION_COLUMNS,
   toJson,
@@ -715,7 +716,7 @@ export class PostgresStore implements ClickstreamStore {
   checkIntegrity(): Promise<string[]> {
     return this.snapshot(async (client) => {
       const problems: string[] = [];
-      for (const sql of INTEGRITY_RULES) {
+      for (const sql of [...INTEGRITY_RULES, ...RESULT_RULES_BY_SESSION_ID]) {
         problems.push(...(await client.query<{ problem: string }>(sql)).rows.map((r) => r.problem));
       }
       return problems;

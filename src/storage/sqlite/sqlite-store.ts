@@ -140,8 +140,8 @@ export class SqliteStore implements ClickstreamStore {
       db.pragma('journal_mode = WAL');
       const synchronous = options.durability === 'power-loss' ? 'FULL' : 'NORMAL';
       db.pragma(`synchronous = ${synchronous}`);
-      db.pragma('foreign_keys = ON');
       const applied = migrate(db);
+      db.pragma('foreign_keys = ON');
       const checkpointer =
         path !== ':memory:' && options.checkpointThread === true
           ? new Checkpointer({ path, synchronous, busyEveryMs: 10, idleEveryMs: 250 })
@@ -246,7 +246,7 @@ export class SqliteStore implements ClickstreamStore {
       s.countSession.run();
       if (session.search_results.length > 0) {
         const rows = session.search_results.map((r) => [r.object_id, r.rank, toJson(r.meta)]);
-        s.insertResults.run(session.session_id, JSON.stringify(rows));
+        s.insertResults.run(slot.sid, JSON.stringify(rows));
       }
       const stored: SessionRecord = {
         ...session,
@@ -421,7 +421,7 @@ export class SqliteStore implements ClickstreamStore {
       const keys = (this.db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[]).map(
         (r) => `row ${r.rowid} of ${r.table} points to a missing row of ${r.parent}`,
       );
-      const rules = INTEGRITY_RULES.flatMap((sql) =>
+      const rules = [...INTEGRITY_RULES, ...RESULT_RULES_BY_ARRIVAL].flatMap((sql) =>
         this.db
           .prepare<[], { problem: string }>(sql)
           .all()
@@ -445,15 +445,18 @@ function prepareStatements(db: Database.Database) {
     releaseSavepoint: db.prepare('RELEASE clickstream_write'),
     rollbackToSavepoint: db.prepare('ROLLBACK TO clickstream_write'),
     sessionById: db.prepare<[string], SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ?`),
+    // Results are keyed by the session's arrival number (sid), not its id: see migration 2.
     resultsOf: db
       .prepare<[string], ResultRow>(
-        'SELECT session_id, position, object_id, rank, meta FROM search_results WHERE session_id = ? ORDER BY position',
+        `SELECT s.session_id, r.position, r.object_id, r.rank, r.meta
+         FROM sessions s JOIN search_results r ON r.sid = s.sid WHERE s.session_id = ? ORDER BY r.position`,
       )
       .raw(true),
     resultsOfMany: db
       .prepare<[string], ResultRow>(
-        `SELECT session_id, position, object_id, rank, meta FROM search_results
-         WHERE session_id IN (SELECT value FROM json_each(?)) ORDER BY session_id, position`,
+        `SELECT s.session_id, r.position, r.object_id, r.rank, r.meta
+         FROM sessions s JOIN search_results r ON r.sid = s.sid
+         WHERE s.session_id IN (SELECT value FROM json_each(?)) ORDER BY s.session_id, r.position`,
       )
       .raw(true),
     countSession: db.prepare('UPDATE batches SET session_count = session_count + 1 WHERE released_at IS NULL'),
@@ -463,17 +466,17 @@ function prepareStatements(db: Database.Database) {
     // Into the collecting batch, numbered after its last session; nothing when the id is taken.
     insertSession: db.prepare<
       [string, string, string | null, string | null, string | null, string | null, number, number, number],
-      { batch_id: string; session_number: number }
+      { sid: number; batch_id: string; session_number: number }
     >(
       `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
          user_id, created_at, created_at_given, registered_at)
        SELECT ?, batch_id, session_count + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM batches WHERE released_at IS NULL
        ON CONFLICT (session_id) DO NOTHING
-       RETURNING batch_id, session_number`,
+       RETURNING sid, batch_id, session_number`,
     ),
     // All results of a session in one statement: rows of [object_id, rank, meta as JSON text], in order.
-    insertResults: db.prepare<[string, string]>(
-      `INSERT INTO search_results (session_id, position, object_id, rank, meta)
+    insertResults: db.prepare<[number, string]>(
+      `INSERT INTO search_results (sid, position, object_id, rank, meta)
        SELECT ?, key, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`,
     ),
     sessionState: db.prepare<[string], { is_irrelevant: number; sealed_at: number | null }>(
@@ -483,11 +486,12 @@ function prepareStatements(db: Database.Database) {
     eventById: db.prepare<[string, string], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND event_id = ?`,
     ),
-    // The position comes from the session's results (a range of its primary key), in the same statement.
+    // The position comes from the session's results (a range of their primary key), in the same statement.
     insertEvent: db.prepare<[string, string, string, string, string, string, number, number, string | null, number]>(
       `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
          received_at)
-       VALUES (?, ?, ?, ?, (SELECT position FROM search_results WHERE session_id = ? AND object_id = ?), ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, (SELECT r.position FROM sessions s JOIN search_results r ON r.sid = s.sid
+         WHERE s.session_id = ? AND r.object_id = ?), ?, ?, ?, ?)
        ON CONFLICT (session_id, event_id) DO NOTHING`,
     ),
     eventsByIds: db.prepare<[string, string], EventRow>(
@@ -522,8 +526,26 @@ function prepareStatements(db: Database.Database) {
 
 type Statements = ReturnType<typeof prepareStatements>;
 
-/** Applies pending migrations in one IMMEDIATE transaction, so two processes starting on one file apply each once. */
+/** The store's rules on search results, which are keyed by their session's arrival number (sid) here. */
+const RESULT_RULES_BY_ARRIVAL: readonly string[] = [
+  `SELECT 'the results of session ' || s.session_id || ' are not numbered 0..n-1' AS problem
+   FROM search_results r JOIN sessions s ON s.sid = r.sid
+   GROUP BY r.sid HAVING min(r.position) <> 0 OR max(r.position) <> count(*) - 1 LIMIT 20`,
+  `SELECT 'result ' || r.position || ' belongs to the unknown session number ' || r.sid AS problem
+   FROM search_results r LEFT JOIN sessions s ON s.sid = r.sid WHERE s.sid IS NULL LIMIT 20`,
+  `SELECT 'event ' || e.event_id || ' of session ' || e.session_id || ' has a position its object is not at' AS problem
+   FROM events e WHERE e.position IS NOT NULL AND NOT EXISTS (
+     SELECT 1 FROM sessions s JOIN search_results r ON r.sid = s.sid
+     WHERE s.session_id = e.session_id AND r.position = e.position AND r.object_id = e.object_id) LIMIT 20`,
+];
+
+/**
+ * Applies pending migrations in one IMMEDIATE transaction, so two processes starting on one file apply each
+ * once. Foreign keys are off meanwhile, as SQLite's procedure for rebuilding a table requires (a table that
+ * others reference is dropped and replaced), and checked before the commit: a violation rolls all back.
+ */
 function migrate(db: Database.Database): number[] {
+  db.pragma('foreign_keys = OFF');
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`);
   const run = db.transaction(() => {
@@ -543,6 +565,13 @@ function migrate(db: Database.Database): number[] {
         Math.floor(Date.now() / 1000),
       );
       applied.push(migration.version);
+    }
+    const broken = applied.length > 0 ? (db.pragma('foreign_key_check') as { table: string; parent: string }[]) : [];
+    if (broken.length > 0) {
+      const first = broken[0];
+      throw new Error(
+        `migration left ${broken.length} rows whose key has no parent (first: ${first?.table} -> ${first?.parent})`,
+      );
     }
     // A batch is always collecting: created here once, then by each release.
     const now = Math.floor(Date.now() / 1000);
