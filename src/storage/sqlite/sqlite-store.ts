@@ -34,6 +34,8 @@ export interface SqliteOptions {
 }
 
 interface SessionRow {
+  /** The session's arrival number, which keys its results (migration 2); never leaves the store. */
+  sid: number;
   session_id: string;
   batch_id: string;
   session_number: number;
@@ -51,7 +53,7 @@ interface SessionRow {
  * A search result as read: an array (the statements run in raw mode), not an object. Pages and exports read
  * about 20 results per session, and building a keyed object per row took half of an export's time.
  */
-type ResultRow = [session_id: string, position: number, object_id: string, rank: number | null, meta: string | null];
+type ResultRow = [sid: number, position: number, object_id: string, rank: number | null, meta: string | null];
 
 interface EventRow {
   session_id: string;
@@ -315,7 +317,7 @@ export class SqliteStore implements ClickstreamStore {
   }
 
   private withResults(row: SessionRow): SessionRecord {
-    return toSession(row, this.statements.resultsOf.all(row.session_id).map(toResult));
+    return toSession(row, this.statements.resultsOf.all(row.sid).map(toResult));
   }
 
   findEvents(sessionId: string, eventIds: readonly string[]): Promise<NewEvent[]> {
@@ -376,7 +378,9 @@ export class SqliteStore implements ClickstreamStore {
   private withEvents(rows: SessionRow[], eventsLimit: number | null): SessionWithEvents[] {
     if (rows.length === 0) return [];
     const ids = JSON.stringify(rows.map((r) => r.session_id));
-    const results = groupBy(this.statements.resultsOfMany.all(ids), ([sessionId]) => sessionId);
+    const results = groupBy(this.statements.resultsOfMany.all(JSON.stringify(rows.map((r) => r.sid))), ([sid]) =>
+      String(sid),
+    );
     // One more than the limit tells whether the list was cut; without a limit, no numbering is needed.
     const eventRows =
       eventsLimit === null
@@ -386,7 +390,7 @@ export class SqliteStore implements ClickstreamStore {
     return rows.map((row) => {
       const { created_at_given: _given, ...session } = toSession(
         row,
-        (results.get(row.session_id) ?? []).map(toResult),
+        (results.get(String(row.sid)) ?? []).map(toResult),
       );
       const all = events.get(row.session_id) ?? [];
       const truncated = eventsLimit !== null && all.length > eventsLimit;
@@ -444,19 +448,17 @@ function prepareStatements(db: Database.Database) {
     savepoint: db.prepare('SAVEPOINT clickstream_write'),
     releaseSavepoint: db.prepare('RELEASE clickstream_write'),
     rollbackToSavepoint: db.prepare('ROLLBACK TO clickstream_write'),
-    sessionById: db.prepare<[string], SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ?`),
+    sessionById: db.prepare<[string], SessionRow>(`SELECT sid, ${SESSION_COLUMNS} FROM sessions WHERE session_id = ?`),
     // Results are keyed by the session's arrival number (sid), not its id: see migration 2.
     resultsOf: db
-      .prepare<[string], ResultRow>(
-        `SELECT s.session_id, r.position, r.object_id, r.rank, r.meta
-         FROM sessions s JOIN search_results r ON r.sid = s.sid WHERE s.session_id = ? ORDER BY r.position`,
+      .prepare<[number], ResultRow>(
+        'SELECT sid, position, object_id, rank, meta FROM search_results WHERE sid = ? ORDER BY position',
       )
       .raw(true),
     resultsOfMany: db
       .prepare<[string], ResultRow>(
-        `SELECT s.session_id, r.position, r.object_id, r.rank, r.meta
-         FROM sessions s JOIN search_results r ON r.sid = s.sid
-         WHERE s.session_id IN (SELECT value FROM json_each(?)) ORDER BY s.session_id, r.position`,
+        `SELECT sid, position, object_id, rank, meta FROM search_results
+         WHERE sid IN (SELECT value FROM json_each(?)) ORDER BY sid, position`,
       )
       .raw(true),
     countSession: db.prepare('UPDATE batches SET session_count = session_count + 1 WHERE released_at IS NULL'),
@@ -518,7 +520,7 @@ function prepareStatements(db: Database.Database) {
     ),
     listBatches: db.prepare<[number], BatchRecord>(`SELECT ${BATCH_COLUMNS} FROM batches ORDER BY seq DESC LIMIT ?`),
     pageOfSessions: db.prepare<[string, number, number], SessionRow>(
-      `SELECT ${SESSION_COLUMNS} FROM sessions WHERE batch_id = ? AND session_number > ?
+      `SELECT sid, ${SESSION_COLUMNS} FROM sessions WHERE batch_id = ? AND session_number > ?
        ORDER BY session_number LIMIT ?`,
     ),
   };
