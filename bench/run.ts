@@ -4,8 +4,10 @@
  * For each backend the service runs in a process of its own (`node dist/main.js`) on a fresh store per
  * scenario, and wrk (Debian's package, bench/load.lua; see bench/NOTES.md for why not autocannon) drives it
  * from another process. The ceiling is bench/ceiling-server.ts, a bare node:http server in its own process
- * that reads and JSON-parses the same bodies, driven by the same wrk with the same script, measured in the
- * same run just before the backend's scenarios. Scenarios (each: warm-up, then a measured run):
+ * that reads and JSON-parses the same bodies, driven by the same wrk with the same script. Each scenario
+ * runs in rounds (--rounds, 3): the ceiling, then the service, each a warm-up and a measured run; the round
+ * with the median ratio is reported, so that a machine whose speed drifts (a shared host) is compared with
+ * itself minutes, not half an hour, apart. Scenarios:
  *   events    POST /session/events, 2 events per request, over sessions registered first through the API
  *   sessions  POST /session with 20 results, a new session_id per request
  *   mixed     a registration, then two event posts for that session (sent once it was answered)
@@ -15,7 +17,7 @@
  * preparation) to the end of the measured run. Results: stdout and bench/results/<date>-<backend>.md.
  *
  * Usage: npm run bench [-- --backends sqlite,postgres --scenarios events,sessions,mixed,pages,export
- *   --duration 10 --warmup 2 --connections 64 --wrk-threads 1 --registered-sessions 10000
+ *   --rounds 3 --duration 10 --warmup 2 --connections 64 --wrk-threads 1 --registered-sessions 10000
  *   --batch-sessions 100000 --page-limit 100 --quiet-wait 30 --log-level info
  *   --postgres-url postgres://postgres@127.0.0.1:5432/postgres --output-dir bench/results]
  */
@@ -44,6 +46,7 @@ const { values: args } = parseArgs({
   options: {
     backends: { type: 'string', default: BACKENDS.join(',') },
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
+    rounds: { type: 'string', default: '3' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '64' },
@@ -71,6 +74,7 @@ function listOf<T extends string>(name: string, value: string, allowed: readonly
   });
 }
 
+const ROUNDS = positive('rounds', args.rounds);
 const DURATION = positive('duration', args.duration);
 const WARMUP = positive('warmup', args.warmup);
 const CONNECTIONS = positive('connections', args.connections);
@@ -345,7 +349,7 @@ function failureNotes(what: string, result: WrkResult): string[] {
 async function serviceScenario(
   backend: Backend,
   name: Exclude<ScenarioName, 'export'>,
-  ceilings: ReadonlyMap<ScenarioName, WrkResult>,
+  ceiling: Target | null,
 ): Promise<Measured> {
   const store = await freshStore(backend);
   const notes: string[] = [];
@@ -383,17 +387,25 @@ async function serviceScenario(
       };
       break;
   }
-  const result = await drive({ base: service.base, pid, helpers: () => postgresBackendPids(store.database) }, script);
+  const target: Target = { base: service.base, pid, helpers: () => postgresBackendPids(store.database) };
+  const rounds: Round[] = [];
+  for (let round = 1; round <= ROUNDS && !interrupted(); round++) {
+    const against = ceiling && WITH_CEILING.includes(name) ? await drive(ceiling, ceilingScript(name)) : null;
+    const measured = { service: await drive(target, script), ceiling: against };
+    rounds.push(measured);
+    console.log(`   round ${round}: ${roundSummary(measured)}`);
+  }
   const serviceRss = rss.peak();
   if (service.child.exitCode !== null) throw new Error(`the service died: ${service.output()}`);
   await stopProcess(service.child);
+  const { service: result, ceiling: ceilingResult } = medianRound(rounds);
   const cpu = cpuSummary(result, 'service');
-  const ceiling = ceilings.get(name) ?? null;
   const seconds = result.seconds;
+  if (rounds.length > 1) notes.push(`rounds: ${rounds.map(roundSummary).join('; ')}; the median round is reported`);
   return {
     name,
     wrk: result,
-    ceiling,
+    ceiling: ceilingResult,
     rps: result.requests / seconds,
     eventsPerSecond: name === 'events' || name === 'mixed' ? result.eventsStored / seconds : null,
     sessionsPerSecond:
@@ -402,15 +414,50 @@ async function serviceScenario(
     p99Ms: result.latencyMs.p99,
     serviceRss,
     exportRss: null,
-    failed: failedCount(result),
+    // Every round counts: a failed request in any of them fails the scenario.
+    failed: rounds.reduce((sum, r) => sum + failedCount(r.service), 0),
     cpu: cpu.text,
     busy: cpu.busy,
     notes: [
       ...notes,
-      ...failureNotes(`scenario ${name}`, result),
-      ...(ceiling ? failureNotes('its ceiling', ceiling) : []),
+      ...rounds.flatMap((r, i) => [
+        ...failureNotes(`scenario ${name}, round ${i + 1}`, r.service),
+        ...(r.ceiling ? failureNotes(`its ceiling, round ${i + 1}`, r.ceiling) : []),
+      ]),
     ],
   };
+}
+
+/** One round of a scenario: the ceiling (for scenarios that have one), then the service, minutes apart. */
+interface Round {
+  readonly service: WrkResult;
+  readonly ceiling: WrkResult | null;
+}
+
+const perSecond = (r: WrkResult): number => r.requests / r.seconds;
+/** The service's req/s over the ceiling's in the same round; its own req/s where there is no ceiling. */
+const roundScore = (r: Round): number =>
+  r.ceiling ? perSecond(r.service) / perSecond(r.ceiling) : perSecond(r.service);
+
+function roundSummary(r: Round): string {
+  return r.ceiling
+    ? `${fmt(perSecond(r.service))} / ${fmt(perSecond(r.ceiling))} req/s = ${roundScore(r).toFixed(2)}`
+    : `${fmt(perSecond(r.service))} req/s`;
+}
+
+/** The round with the median score (the lower middle one for an even count). */
+function medianRound(rounds: readonly Round[]): Round {
+  const sorted = [...rounds].sort((a, b) => roundScore(a) - roundScore(b));
+  const middle = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!middle) throw new Error('the scenario was interrupted before its first round');
+  return middle;
+}
+
+/** What the ceiling server is driven with for a scenario: the same requests as the service gets. */
+function ceilingScript(name: ScenarioName): Record<string, string | number> {
+  return name === 'events'
+    ? { scenario: 'events', sessions: REGISTERED, prefix: `pre-${tag()}-` }
+    : { scenario: name, results: RESULTS };
 }
 
 async function countLines(path: string): Promise<number> {
@@ -498,30 +545,11 @@ async function exportScenario(backend: Backend): Promise<Measured> {
   };
 }
 
-/** The ceiling server under the same load as each service scenario that has one. */
-async function measureCeilings(scenarios: readonly ScenarioName[]): Promise<Map<ScenarioName, WrkResult>> {
-  const ceilings = new Map<ScenarioName, WrkResult>();
-  const wanted = scenarios.filter((s) => WITH_CEILING.includes(s));
-  if (wanted.length === 0) return ceilings;
-  const mark = cleanups.length;
-  try {
-    const ceiling = await startCeiling(register);
-    const pid = ceiling.child.pid ?? -1;
-    for (const name of wanted) {
-      const script: Record<string, string | number> =
-        name === 'events'
-          ? { scenario: 'events', sessions: REGISTERED, prefix: `pre-${tag()}-` }
-          : { scenario: name, results: RESULTS };
-      const result = await drive({ base: ceiling.base, pid, helpers: () => Promise.resolve([]) }, script);
-      console.log(
-        `   ceiling ${name}: ${fmt(result.requests / result.seconds)} req/s, p99 ${result.latencyMs.p99.toFixed(1)} ms (CPU: ${cpuSummary(result, 'ceiling').text})`,
-      );
-      ceilings.set(name, result);
-    }
-  } finally {
-    await unwindTo(mark);
-  }
-  return ceilings;
+/** The ceiling server, started once per backend when a scenario that has a ceiling is to run. */
+async function ceilingTarget(scenarios: readonly ScenarioName[]): Promise<Target | null> {
+  if (!scenarios.some((s) => WITH_CEILING.includes(s))) return null;
+  const ceiling = await startCeiling(register);
+  return { base: ceiling.base, pid: ceiling.child.pid ?? -1, helpers: () => Promise.resolve([]) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -658,10 +686,12 @@ function renderReport(report: BackendReport, date: string, machine: string, comm
     `Each scenario runs on a fresh store: ${WARMUP} s warm-up, then ${DURATION} s measured, ${CONNECTIONS} connections,`,
     `wrk with ${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''} and bench/load.lua in a process of its own (bench/NOTES.md says why wrk).`,
     'The ceiling is bench/ceiling-server.ts (bare node:http: reads and JSON-parses the same bodies, answers a',
-    'small JSON) in its own process, driven by the same wrk and script just before the scenarios. Latency is',
-    "wrk's, from sending a request to its answer. Peak RSS: the service process's VmHWM and VmRSS sampled every",
-    '100 ms, from its start (including the preparation) to the end of the measured run. CPU is in cores (1.00 = one',
-    'CPU busy) over the measured run; "other" is the rest of the machine (other work, PostgreSQL background processes).',
+    'small JSON) in its own process, driven by the same wrk and script. Each scenario runs in',
+    `${ROUNDS} round${ROUNDS > 1 ? 's' : ''} (the ceiling, then the service); the figures are those of the round with the median ratio`,
+    "(all rounds are listed under Scenarios). Latency is wrk's, from sending a request to its answer. Peak RSS: the",
+    "service process's VmHWM and VmRSS sampled every 100 ms, from its start (including the preparation) to the end",
+    'of the last round. CPU is in cores (1.00 = one CPU busy) over the measured run; "other" is the rest of the',
+    'machine (other work, PostgreSQL background processes).',
     '',
     ...(failures.length > 0 ? ['### ERRORS', '', ...failures, ''] : []),
     '| scenario | req/s | events/s | sessions/s | p50 ms | p99 ms | service peak RSS | ceiling req/s | ratio | failed requests | CPU (cores) |',
@@ -689,19 +719,19 @@ function renderReport(report: BackendReport, date: string, machine: string, comm
 async function runBackend(backend: Backend): Promise<BackendReport> {
   const measured: Measured[] = [];
   const failed: Failed[] = [];
-  console.log(`[${backend}] ceiling ...`);
-  let ceilings = new Map<ScenarioName, WrkResult>();
+  const backendMark = cleanups.length;
+  let ceiling: Target | null = null;
   try {
-    ceilings = await measureCeilings(RUN_SCENARIOS);
+    ceiling = await ceilingTarget(RUN_SCENARIOS);
   } catch (error) {
-    console.error(`[${backend}] ceiling failed:`, error);
+    console.error(`[${backend}] the ceiling server did not start:`, error);
   }
   for (const name of RUN_SCENARIOS) {
     if (interrupted()) break;
     const mark = cleanups.length;
     console.log(`[${backend}] ${name} ...`);
     try {
-      const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, ceilings);
+      const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, ceiling);
       measured.push(m);
       console.log(`   ${scenarioRow(m)}`);
       for (const note of m.notes.filter((n) => n.startsWith('**'))) console.log(`   !!! ${note}`);
@@ -713,6 +743,7 @@ async function runBackend(backend: Backend): Promise<BackendReport> {
       await unwindTo(mark);
     }
   }
+  await unwindTo(backendMark);
   return { backend, measured, failed };
 }
 

@@ -391,8 +391,8 @@ export class PostgresStore implements ClickstreamStore {
    * events stored under their ids, one inserts every new event. Each request succeeds or fails alone. The
    * insert is a single statement, so it commits whole or not at all: if another process stored one of the
    * same events meanwhile, it fails on the key, nothing of the group is stored, and each request runs again
-   * on its own, in a transaction. Two statements instead of a transaction's five round trips: on a busy
-   * server the round trips, not the rows, are most of PostgreSQL's work (bench/NOTES.md).
+   * on its own, in a transaction. Two round trips instead of a transaction's five: on a busy server each
+   * one waits for the event loop, and five of them were most of a group's time (bench/NOTES.md).
    */
   private async addEventsGroup(group: readonly GroupEntry<EventWrite, EventsAdded>[]): Promise<void> {
     let outcomes: EventOutcome[];
