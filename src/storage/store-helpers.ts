@@ -13,11 +13,11 @@ export function toJson(value: unknown): string | null {
 }
 
 /** Throws `session_not_found` or `session_closed` unless a session can take writes at `now`. */
-export function assertWritable(
+export function assertWritable<S extends { readonly sealed_at: number | null }>(
   sessionId: string,
-  state: { readonly sealed_at: number | null } | undefined,
+  state: S | undefined,
   now: number,
-): void {
+): asserts state is S {
   if (!state) throw new ClickstreamError('session_not_found', `session ${JSON.stringify(sessionId)} is not registered`);
   if (state.sealed_at !== null && now >= state.sealed_at) {
     throw new ClickstreamError(

@@ -470,7 +470,7 @@ export class PostgresStore implements ClickstreamStore {
       try {
         const state = stateOf.get(write.sessionId);
         assertWritable(write.sessionId, state, write.now);
-        const positions = state?.positions ?? {};
+        const positions = state.positions ?? {};
         const fresh: NewEvent[] = [];
         let duplicates = 0;
         for (const event of write.events) {

@@ -268,7 +268,8 @@ export class SqliteStore implements ClickstreamStore {
   ): Promise<{ stored: number; duplicates: number }> {
     const s = this.statements;
     return this.write(() => {
-      assertWritable(sessionId, s.sessionState.get(sessionId), now);
+      const state = s.sessionState.get(sessionId);
+      assertWritable(sessionId, state, now);
       let stored = 0;
       let duplicates = 0;
       for (const event of events) {
@@ -278,7 +279,7 @@ export class SqliteStore implements ClickstreamStore {
           event.event_id,
           event.object_id,
           event.event_type,
-          sessionId,
+          state.sid,
           event.object_id,
           event.created_at,
           event.created_at_given ? 1 : 0,
@@ -481,19 +482,19 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO search_results (sid, position, object_id, rank, meta)
        SELECT ?, key, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`,
     ),
-    sessionState: db.prepare<[string], { is_irrelevant: number; sealed_at: number | null }>(
-      `SELECT s.is_irrelevant, b.sealed_at FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
+    sessionState: db.prepare<[string], { sid: number; is_irrelevant: number; sealed_at: number | null }>(
+      `SELECT s.sid, s.is_irrelevant, b.sealed_at FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
        WHERE s.session_id = ?`,
     ),
     eventById: db.prepare<[string, string], EventRow>(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ? AND event_id = ?`,
     ),
-    // The position comes from the session's results (a range of their primary key), in the same statement.
-    insertEvent: db.prepare<[string, string, string, string, string, string, number, number, string | null, number]>(
+    // The position comes from the session's results (a range of their primary key, by the session's sid), in
+    // the same statement.
+    insertEvent: db.prepare<[string, string, string, string, number, string, number, number, string | null, number]>(
       `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
          received_at)
-       VALUES (?, ?, ?, ?, (SELECT r.position FROM sessions s JOIN search_results r ON r.sid = s.sid
-         WHERE s.session_id = ? AND r.object_id = ?), ?, ?, ?, ?)
+       VALUES (?, ?, ?, ?, (SELECT position FROM search_results WHERE sid = ? AND object_id = ?), ?, ?, ?, ?)
        ON CONFLICT (session_id, event_id) DO NOTHING`,
     ),
     eventsByIds: db.prepare<[string, string], EventRow>(
