@@ -390,7 +390,7 @@ async function serviceScenario(
   const target: Target = { base: service.base, pid, helpers: () => postgresBackendPids(store.database) };
   const rounds: Round[] = [];
   for (let round = 1; round <= ROUNDS && !interrupted(); round++) {
-    const against = ceiling && WITH_CEILING.includes(name) ? await drive(ceiling, ceilingScript(name)) : null;
+    const against = ceiling && WITH_CEILING.includes(name) ? await measureCeiling(ceiling, name, round, notes) : null;
     const measured = { service: await drive(target, script), ceiling: against };
     rounds.push(measured);
     console.log(`   round ${round}: ${roundSummary(measured)}`);
@@ -418,13 +418,7 @@ async function serviceScenario(
     failed: rounds.reduce((sum, r) => sum + failedCount(r.service), 0),
     cpu: cpu.text,
     busy: cpu.busy,
-    notes: [
-      ...notes,
-      ...rounds.flatMap((r, i) => [
-        ...failureNotes(`scenario ${name}, round ${i + 1}`, r.service),
-        ...(r.ceiling ? failureNotes(`its ceiling, round ${i + 1}`, r.ceiling) : []),
-      ]),
-    ],
+    notes: [...notes, ...rounds.flatMap((r, i) => failureNotes(`scenario ${name}, round ${i + 1}`, r.service))],
   };
 }
 
@@ -445,12 +439,37 @@ function roundSummary(r: Round): string {
     : `${fmt(perSecond(r.service))} req/s`;
 }
 
-/** The round with the median score (the lower middle one for an even count). */
+/**
+ * The round with the median score (the lower middle one for an even count), among the rounds with a ceiling
+ * when any has one (a round whose ceiling failed has no ratio).
+ */
 function medianRound(rounds: readonly Round[]): Round {
-  const sorted = [...rounds].sort((a, b) => roundScore(a) - roundScore(b));
+  const withCeiling = rounds.filter((r) => r.ceiling !== null);
+  const candidates = withCeiling.length > 0 ? withCeiling : rounds;
+  const sorted = [...candidates].sort((a, b) => (roundScore(a) || 0) - (roundScore(b) || 0));
   const middle = sorted[Math.floor((sorted.length - 1) / 2)];
   if (!middle) throw new Error('the scenario was interrupted before its first round');
   return middle;
+}
+
+/**
+ * The ceiling's run of a round. A ceiling that fails (or answers errors) leaves the round without a ratio
+ * and says so in the notes; it does not fail the service's scenario.
+ */
+async function measureCeiling(
+  ceiling: Target,
+  name: ScenarioName,
+  round: number,
+  notes: string[],
+): Promise<WrkResult | null> {
+  try {
+    const result = await drive(ceiling, ceilingScript(name));
+    if (failedCount(result) === 0) return result;
+    notes.push(...failureNotes(`its ceiling, round ${round} (left out)`, result));
+  } catch (error) {
+    notes.push(`**its ceiling failed in round ${round}**: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return null;
 }
 
 /** What the ceiling server is driven with for a scenario: the same requests as the service gets. */
@@ -683,12 +702,13 @@ function renderReport(report: BackendReport, date: string, machine: string, comm
     `## Throughput against the ceiling: ${report.backend} (${date})`,
     '',
     `Command: \`${command}\`; ${built}. ${machine}.`,
-    `Each scenario runs on a fresh store: ${WARMUP} s warm-up, then ${DURATION} s measured, ${CONNECTIONS} connections,`,
+    `Each scenario runs on a fresh store: per run ${WARMUP} s warm-up, then ${DURATION} s measured, ${CONNECTIONS} connections,`,
     `wrk with ${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''} and bench/load.lua in a process of its own (bench/NOTES.md says why wrk).`,
     'The ceiling is bench/ceiling-server.ts (bare node:http: reads and JSON-parses the same bodies, answers a',
     'small JSON) in its own process, driven by the same wrk and script. Each scenario runs in',
-    `${ROUNDS} round${ROUNDS > 1 ? 's' : ''} (the ceiling, then the service); the figures are those of the round with the median ratio`,
-    "(all rounds are listed under Scenarios). Latency is wrk's, from sending a request to its answer. Peak RSS: the",
+    `${ROUNDS} round${ROUNDS > 1 ? 's' : ''} (the ceiling, then the service, on the scenario's store, which grows from round to round); the`,
+    'figures are those of the round with the median ratio (all rounds are listed under Scenarios).',
+    "Latency is wrk's, from sending a request to its answer. Peak RSS: the",
     "service process's VmHWM and VmRSS sampled every 100 ms, from its start (including the preparation) to the end",
     'of the last round. CPU is in cores (1.00 = one CPU busy) over the measured run; "other" is the rest of the',
     'machine (other work, PostgreSQL background processes).',
@@ -726,24 +746,27 @@ async function runBackend(backend: Backend): Promise<BackendReport> {
   } catch (error) {
     console.error(`[${backend}] the ceiling server did not start:`, error);
   }
-  for (const name of RUN_SCENARIOS) {
-    if (interrupted()) break;
-    const mark = cleanups.length;
-    console.log(`[${backend}] ${name} ...`);
-    try {
-      const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, ceiling);
-      measured.push(m);
-      console.log(`   ${scenarioRow(m)}`);
-      for (const note of m.notes.filter((n) => n.startsWith('**'))) console.log(`   !!! ${note}`);
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      console.error(`   !!! [${backend}] ${name} FAILED: ${message}`);
-      failed.push({ name, error: message.split('\n')[0]?.slice(0, 500) ?? '' });
-    } finally {
-      await unwindTo(mark);
+  try {
+    for (const name of RUN_SCENARIOS) {
+      if (interrupted()) break;
+      const mark = cleanups.length;
+      console.log(`[${backend}] ${name} ...`);
+      try {
+        const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, ceiling);
+        measured.push(m);
+        console.log(`   ${scenarioRow(m)}`);
+        for (const note of m.notes.filter((n) => n.startsWith('**'))) console.log(`   !!! ${note}`);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        console.error(`   !!! [${backend}] ${name} FAILED: ${message}`);
+        failed.push({ name, error: message.split('\n')[0]?.slice(0, 500) ?? '' });
+      } finally {
+        await unwindTo(mark);
+      }
     }
+  } finally {
+    await unwindTo(backendMark);
   }
-  await unwindTo(backendMark);
   return { backend, measured, failed };
 }
 

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import Database from 'better-sqlite3';
@@ -202,6 +204,38 @@ it('sqlite: migration 2 rekeys a version-1 file and keeps every session, result,
     } finally {
       await migrated.store.close();
     }
+  } finally {
+    cleanup();
+  }
+});
+
+it('sqlite: opening a file waits for another process that holds it for longer than the busy timeout (a migration)', async () => {
+  const { dir, cleanup } = scratchDir();
+  try {
+    const path = join(dir, 'store.db');
+    await SqliteStore.open(path, { durability: 'process' }).store.close();
+    // Another process holds the write lock for 6 s, longer than the 5 s busy timeout, as a long migration does.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const db = new (require('better-sqlite3'))(${JSON.stringify(path)});
+         db.exec('BEGIN IMMEDIATE'); console.log('locked');
+         setTimeout(() => { db.exec('COMMIT'); db.close(); }, 6000);`,
+      ],
+      { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const exited = once(holder, 'exit');
+    await once(holder.stdout, 'data');
+    const { store, applied } = SqliteStore.open(path, { durability: 'process', busyTimeoutMs: 5000 });
+    try {
+      assert.deepEqual(applied, []);
+      const now = Math.floor(Date.now() / 1000);
+      assert.equal((await store.registerSession(toNewSession(makeSession(), now, DEFAULT_RULES), now)).created, true);
+    } finally {
+      await store.close();
+    }
+    assert.deepEqual(await exited, [0, null]);
   } finally {
     cleanup();
   }

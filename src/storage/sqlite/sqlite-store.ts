@@ -138,11 +138,14 @@ export class SqliteStore implements ClickstreamStore {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     const db = new Database(path);
     try {
-      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+      // A process starting while another migrates the file waits for it, however long a migration takes
+      // (migration 2 rewrites every session and result: about 30 s per million sessions).
+      db.pragma(`busy_timeout = ${MIGRATION_BUSY_TIMEOUT_MS}`);
       db.pragma('journal_mode = WAL');
       const synchronous = options.durability === 'power-loss' ? 'FULL' : 'NORMAL';
       db.pragma(`synchronous = ${synchronous}`);
       const applied = migrate(db);
+      db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       db.pragma('foreign_keys = ON');
       const checkpointer =
         path !== ':memory:' && options.checkpointThread === true
@@ -541,6 +544,9 @@ const RESULT_RULES_BY_ARRIVAL: readonly string[] = [
      SELECT 1 FROM sessions s JOIN search_results r ON r.sid = s.sid
      WHERE s.session_id = e.session_id AND r.position = e.position AND r.object_id = e.object_id) LIMIT 20`,
 ];
+
+/** How long opening a file waits for another process's migration of it. */
+const MIGRATION_BUSY_TIMEOUT_MS = 30 * 60_000;
 
 /**
  * Applies pending migrations in one IMMEDIATE transaction, so two processes starting on one file apply each
