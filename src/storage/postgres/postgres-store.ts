@@ -409,20 +409,18 @@ export class PostgresStore implements ClickstreamStore {
         for (const entry of group) entry.reject(error);
         return;
       }
-      await Promise.all(
-        group.map(async (entry) => {
-          try {
-            const [outcome] = await this.transaction((client) =>
-              this.addEventsTogether(client, [entry.input], 'alone'),
-            );
-            if (!outcome) throw new Error('events outcome missing');
-            if (outcome.ok) entry.resolve(outcome.value);
-            else entry.reject(outcome.error);
-          } catch (singleError) {
-            entry.reject(singleError);
-          }
-        }),
-      );
+      // One after another: a group holds up to MAX_GROUP requests, and run at once they would queue for the
+      // pool's few connections long enough to time out (503) while doing nothing wrong.
+      for (const entry of group) {
+        try {
+          const [outcome] = await this.transaction((client) => this.addEventsTogether(client, [entry.input], 'alone'));
+          if (!outcome) throw new Error('events outcome missing');
+          if (outcome.ok) entry.resolve(outcome.value);
+          else entry.reject(outcome.error);
+        } catch (singleError) {
+          entry.reject(singleError);
+        }
+      }
       return;
     }
     group.forEach((entry, index) => {
