@@ -426,9 +426,7 @@ export class SqliteStore implements ClickstreamStore {
       const structure = (this.db.pragma('integrity_check') as { integrity_check: string }[])
         .map((r) => r.integrity_check)
         .filter((message) => message !== 'ok');
-      const keys = (this.db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[]).map(
-        (r) => `row ${r.rowid} of ${r.table} points to a missing row of ${r.parent}`,
-      );
+      const keys = foreignKeyProblems(this.db);
       const rules = [...INTEGRITY_RULES, ...RESULT_RULES_BY_ARRIVAL].flatMap((sql) =>
         this.db
           .prepare<[], { problem: string }>(sql)
@@ -545,6 +543,13 @@ const RESULT_RULES_BY_ARRIVAL: readonly string[] = [
      WHERE s.session_id = e.session_id AND r.position = e.position AND r.object_id = e.object_id) LIMIT 20`,
 ];
 
+/** SQLite's `foreign_key_check`: one message per row whose key has no parent row. */
+function foreignKeyProblems(db: Database.Database): string[] {
+  return (db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[]).map(
+    (r) => `row ${r.rowid} of ${r.table} points to a missing row of ${r.parent}`,
+  );
+}
+
 /** How long opening a file waits for another process's migration of it. */
 const MIGRATION_BUSY_TIMEOUT_MS = 30 * 60_000;
 
@@ -575,12 +580,9 @@ function migrate(db: Database.Database): number[] {
       );
       applied.push(migration.version);
     }
-    const broken = applied.length > 0 ? (db.pragma('foreign_key_check') as { table: string; parent: string }[]) : [];
+    const broken = applied.length > 0 ? foreignKeyProblems(db) : [];
     if (broken.length > 0) {
-      const first = broken[0];
-      throw new Error(
-        `migration left ${broken.length} rows whose key has no parent (first: ${first?.table} -> ${first?.parent})`,
-      );
+      throw new Error(`migration left ${broken.length} rows whose key has no parent (first: ${broken[0] ?? ''})`);
     }
     // A batch is always collecting: created here once, then by each release.
     const now = Math.floor(Date.now() / 1000);
