@@ -112,6 +112,29 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       await store.releaseBatch(id('release'), tick(), GRACE);
     });
 
+    it('keeps a long result list whole and in order, with each result as given', async () => {
+      // 123 results: more than a backend may write in one statement (SQLite writes 50 at a time).
+      const now = tick();
+      const results = Array.from({ length: 123 }, (_, i) => ({
+        object_id: id(`object-${i}`),
+        ...(i % 3 === 0 ? { rank: i / 7 } : {}),
+        ...(i % 4 === 0 ? { meta: { i, title: `result ${i}` } } : {}),
+      }));
+      const session = newSession(now, { search_results: results });
+      await store.registerSession(session, now);
+      const read = await store.getSession(session.session_id, 10);
+      assert.ok(read);
+      assert.deepEqual(
+        read.search_results.map((r) => [r.object_id, r.position, r.rank ?? null, r.meta ?? null]),
+        results.map((r, i) => [r.object_id, i, r.rank ?? null, r.meta ?? null]),
+      );
+      const objectId = results[122]?.object_id ?? '';
+      await store.addEvents(session.session_id, newEvents(session.session_id, [objectId], tick()), tick());
+      const withEvent = await store.getSession(session.session_id, 10);
+      assert.equal(withEvent?.events[0]?.position, 122);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
     it('numbers sessions from 1 in registration order within each batch', async () => {
       const sessions = [newSession(clock), newSession(clock), newSession(clock)];
       const numbers: number[] = [];

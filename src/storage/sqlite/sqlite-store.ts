@@ -122,6 +122,8 @@ export class SqliteStore implements ClickstreamStore {
     this.runGroup(group);
   }, MAX_GROUP);
   private readonly counters = { commits: 0, writes: 0 };
+  /** INSERTs of 1 ... RESULTS_PER_STATEMENT results, by row count (see insertResults). */
+  private readonly resultInserts = new Map<number, Database.Statement<[ResultValues]>>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -230,8 +232,8 @@ export class SqliteStore implements ClickstreamStore {
   registerSession(session: NewSession, now: number): Promise<{ created: boolean; session: SessionRecord }> {
     const s = this.statements;
     const run = () => {
-      // New ids, the common case, cost three statements: the session, its results (one statement for all),
-      // and the batch's counter; a taken id is read back instead.
+      // New ids, the common case, cost three statements: the session, the batch's counter and its results
+      // (one statement per RESULTS_PER_STATEMENT); a taken id is read back instead.
       const slot = s.insertSession.get(
         session.session_id,
         JSON.stringify(session.search_query),
@@ -249,10 +251,7 @@ export class SqliteStore implements ClickstreamStore {
         return { created: false, session: this.withResults(existing) };
       }
       s.countSession.run();
-      if (session.search_results.length > 0) {
-        const rows = session.search_results.map((r) => [r.object_id, r.rank, toJson(r.meta)]);
-        s.insertResults.run(slot.sid, JSON.stringify(rows));
-      }
+      this.insertResults(slot.sid, session.search_results);
       const stored: SessionRecord = {
         ...session,
         batch_id: slot.batch_id,
@@ -262,6 +261,29 @@ export class SqliteStore implements ClickstreamStore {
       return { created: true, session: stored };
     };
     return this.write(run);
+  }
+
+  /**
+   * A session's results, bound as values of multi-row INSERTs (up to RESULTS_PER_STATEMENT rows each, one
+   * prepared statement per row count, made on first use). Unpacking one JSON array in SQL (json_each) cost
+   * about a third more per registration (bench/NOTES.md).
+   */
+  private insertResults(sid: number, results: NewSession['search_results']): void {
+    for (let start = 0; start < results.length; start += RESULTS_PER_STATEMENT) {
+      const chunk = results.slice(start, start + RESULTS_PER_STATEMENT);
+      const values: ResultValues = [];
+      chunk.forEach((result, index) => {
+        values.push(sid, start + index, result.object_id, result.rank ?? null, toJson(result.meta));
+      });
+      let insert = this.resultInserts.get(chunk.length);
+      if (!insert) {
+        insert = this.db.prepare<[ResultValues]>(
+          `INSERT INTO search_results (sid, position, object_id, rank, meta) VALUES ${Array(chunk.length).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+        );
+        this.resultInserts.set(chunk.length, insert);
+      }
+      insert.run(values);
+    }
   }
 
   addEvents(
@@ -478,11 +500,6 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (session_id) DO NOTHING
        RETURNING sid, batch_id, session_number`,
     ),
-    // All results of a session in one statement: rows of [object_id, rank, meta as JSON text], in order.
-    insertResults: db.prepare<[number, string]>(
-      `INSERT INTO search_results (sid, position, object_id, rank, meta)
-       SELECT ?, key, value ->> 0, value ->> 1, value ->> 2 FROM json_each(?)`,
-    ),
     sessionState: db.prepare<[string], { sid: number; is_irrelevant: number; sealed_at: number | null }>(
       `SELECT s.sid, s.is_irrelevant, b.sealed_at FROM sessions s JOIN batches b ON b.batch_id = s.batch_id
        WHERE s.session_id = ?`,
@@ -627,3 +644,9 @@ function isRetriable(error: unknown): boolean {
 
 /** Most writes sharing one commit; a bound on how long one transaction holds the write lock. */
 const MAX_GROUP = 512;
+
+/** The bound values of a results INSERT, five per row. */
+type ResultValues = (string | number | null)[];
+
+/** Rows per results INSERT: 50 rows bind 250 values, far below SQLite's limit of 32,766. */
+const RESULTS_PER_STATEMENT = 50;
