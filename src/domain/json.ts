@@ -53,6 +53,23 @@ export function jsonPath(segments: readonly (string | number)[]): string {
 }
 
 /**
+ * Whether a parsed JSON value holds a number that is not finite (see nonFiniteNumberPaths): the check every
+ * body gets, so it allocates nothing.
+ */
+export function hasNonFiniteNumber(value: unknown): boolean {
+  if (typeof value === 'number') return !Number.isFinite(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasNonFiniteNumber(item)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (Object.hasOwn(value, key) && hasNonFiniteNumber((value as Record<string, unknown>)[key])) return true;
+  }
+  return false;
+}
+
+/**
  * Paths of the numbers in a parsed JSON value that are not finite: JSON.parse reads 1e400 as Infinity,
  * which would be stored and read back as null. Depth is bounded by the body parser's nesting limit.
  */

@@ -139,9 +139,27 @@ function localOnly(request: FastifyRequest): void {
   }
 }
 
-/** The host name of a Host header (`127.0.0.1:5000`, `[::1]:80`) or an origin; undefined when absent. */
+/**
+ * The host name of a Host header (`127.0.0.1:5000`, `[::1]:80`) or an origin; undefined when absent. Every
+ * request asks, with the same few values, and parsing a URL each time was a visible part of a request's
+ * cost (bench/NOTES.md); the answers are remembered, at most HOSTNAMES_KEPT of them.
+ */
 function hostnameOf(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
+  let hostname = hostnames.get(value);
+  if (hostname === undefined) {
+    hostname = parseHostname(value);
+    // Clients choose these values: a flood of distinct ones empties the memory instead of growing it.
+    if (hostnames.size >= HOSTNAMES_KEPT) hostnames.clear();
+    hostnames.set(value, hostname);
+  }
+  return hostname;
+}
+
+const HOSTNAMES_KEPT = 256;
+const hostnames = new Map<string, string>();
+
+function parseHostname(value: string): string {
   try {
     return new URL(value.includes('://') ? value : `http://${value}`).hostname;
   } catch {

@@ -336,6 +336,10 @@ describe('without keys', () => {
     });
     assert.match(assertProblem(fromPage, 403, 'forbidden').detail, /only pages served from this machine/);
     assertProblem(await register({ origin: 'null' }), 403, 'forbidden');
+    // Host names are remembered once parsed: the same answers on repeat, also after a flood of new names.
+    for (let i = 0; i < 300; i++) assertProblem(await register({ host: `rebind-${i}.example` }), 403, 'forbidden');
+    assertProblem(await register({ host: 'attacker.example:5000' }), 403, 'forbidden');
+    assert.equal((await register({ host: '127.0.0.1:5000' })).statusCode, 200);
     assert.equal(await t.store.findSession(rebound.session_id), null);
     assert.equal(await t.store.findSession(beacon.session_id), null);
   });

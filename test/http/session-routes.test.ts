@@ -269,10 +269,12 @@ for (const backend of testBackends()) {
       });
 
       it('refuses numbers JSON cannot represent instead of storing them as null', async () => {
-        // Overflowing by the exponent, by a long mantissa with a short exponent, and by digits alone.
-        for (const huge of ['1e400', `1${'0'.repeat(300)}e9`, `-${'9'.repeat(309)}`, `0.5${'0'.repeat(400)}E+309`]) {
+        // Overflowing by the exponent, by a long mantissa with a short exponent, and by digits alone; as a
+        // member's value, and inside an array after white space.
+        const huges = ['1e400', `1${'0'.repeat(300)}e9`, `-${'9'.repeat(309)}`, `0.5${'0'.repeat(400)}E+309`];
+        for (const value of huges.flatMap((huge) => [huge, `[0,\n\t ${huge}]`])) {
           const session = makeSession();
-          const body = JSON.stringify(session).replace('"page":1', `"page":${huge}`);
+          const body = JSON.stringify(session).replace('"page":1', `"page":${value}`);
           const response = await t.app.inject({
             method: 'POST',
             url: `${BASE}/session`,
@@ -280,7 +282,7 @@ for (const backend of testBackends()) {
             headers: { 'content-type': 'application/json' },
           });
           const problem = assertProblem(response, 400, 'validation_failed');
-          assert.match(problem.detail, /search_meta/, huge.slice(0, 20));
+          assert.match(problem.detail, /search_meta/, value.slice(0, 20));
           assert.equal(await t.store.findSession(session.session_id), null);
         }
       });
