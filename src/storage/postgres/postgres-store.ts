@@ -280,8 +280,12 @@ export class PostgresStore implements ClickstreamStore {
         const results = unique.flatMap(({ session }) =>
           session.search_results.map((r) => ({ id: session.session_id, r })),
         );
-        const inserted = await client.query<{ session_id: string; batch_id: string; session_number: number }>(
-          `WITH u AS (
+        // Named: the hot statements are parsed and planned once per connection (node-postgres prepares a
+        // named statement on its first use); re-planning them for every group cost about a third of the
+        // server's CPU time per request (bench/NOTES.md).
+        const inserted = await client.query<{ session_id: string; batch_id: string; session_number: number }>({
+          name: 'sessions-insert',
+          text: `WITH u AS (
              SELECT * FROM unnest($1::text[], $2::json[], $3::json[], $4::json[], $5::json[], $6::text[], $7::bigint[],
                $8::boolean[], $9::bigint[]) WITH ORDINALITY
                AS u(session_id, search_query, search_meta, payload_filter, sort_by, user_id, created_at, created_at_given,
@@ -303,7 +307,7 @@ export class PostgresStore implements ClickstreamStore {
              JOIN s ON s.session_id = x.session_id
            )
            SELECT session_id, batch_id, session_number FROM s`,
-          [
+          values: [
             unique.map(({ session }) => session.session_id),
             unique.map(({ session }) => JSON.stringify(session.search_query)),
             unique.map(({ session }) => toJson(session.search_meta)),
@@ -319,7 +323,7 @@ export class PostgresStore implements ClickstreamStore {
             results.map(({ r }) => r.rank),
             results.map(({ r }) => toJson(r.meta)),
           ],
-        );
+        });
         const slots = new Map(inserted.rows.map((row) => [row.session_id, row]));
         const taken = group.filter(
           ({ input }) => !(slots.has(input.session.session_id) && firsts.get(input.session.session_id) === input),
@@ -444,8 +448,10 @@ export class PostgresStore implements ClickstreamStore {
       sealed_at: number | null;
       positions: Record<string, number> | null;
       known: NewEvent[] | null;
-    }>(
-      `SELECT s.session_id, b.sealed_at,
+    }>({
+      // Named, like the registration insert: parsed and planned once per connection.
+      name: 'events-states',
+      text: `SELECT s.session_id, b.sealed_at,
          (SELECT json_object_agg(r.object_id, r.position) FROM search_results r WHERE r.session_id = s.session_id)
            AS positions,
          (SELECT json_agg(json_build_object('event_id', e.event_id, 'object_id', e.object_id, 'event_type',
@@ -454,8 +460,8 @@ export class PostgresStore implements ClickstreamStore {
            JOIN events e ON e.session_id = k.session_id AND e.event_id = k.event_id
            WHERE k.session_id = s.session_id) AS known
        FROM sessions s JOIN batches b ON b.batch_id = s.batch_id WHERE s.session_id = ANY($1::text[])`,
-      [sessionIds, keys.map(([sessionId]) => sessionId), keys.map(([, eventId]) => eventId)],
-    );
+      values: [sessionIds, keys.map(([sessionId]) => sessionId), keys.map(([, eventId]) => eventId)],
+    });
     const stateOf = new Map(states.rows.map((row) => [row.session_id, row]));
     const known = new Map<string, NewEvent>();
     for (const row of states.rows) {
@@ -494,10 +500,11 @@ export class PostgresStore implements ClickstreamStore {
     const onConflict =
       mode === 'group' ? '' : 'ON CONFLICT (session_id, event_id) DO NOTHING RETURNING session_id, event_id';
     const inserted = await client
-      .query<{ session_id: string; event_id: string }>(
+      .query<{ session_id: string; event_id: string }>({
+        name: `events-insert-${mode}`,
         // Arrival numbers follow the requests' order; rows are inserted in key order, so that two requests
         // with overlapping events lock them in the same order and cannot deadlock.
-        `INSERT INTO events (session_id, event_id, arrival, object_id, event_type, position, created_at,
+        text: `INSERT INTO events (session_id, event_id, arrival, object_id, event_type, position, created_at,
          created_at_given, meta, received_at)
        SELECT a.session_id, a.event_id, a.arrival, a.object_id, a.event_type, a.position, a.created_at,
          a.created_at_given, a.meta, a.received_at
@@ -511,7 +518,7 @@ export class PostgresStore implements ClickstreamStore {
        ) a
        ORDER BY a.session_id, a.event_id
        ${onConflict}`,
-        [
+        values: [
           rows.map((r) => r.sessionId),
           rows.map((r) => r.event.event_id),
           rows.map((r) => r.event.object_id),
@@ -522,7 +529,7 @@ export class PostgresStore implements ClickstreamStore {
           rows.map((r) => toJson(r.event.meta)),
           rows.map((r) => r.now),
         ],
-      )
+      })
       .catch((error: unknown) => {
         throw mode === 'group' && isUniqueViolation(error) ? new ConcurrentInsert() : error;
       });
