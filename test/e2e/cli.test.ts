@@ -13,6 +13,9 @@ import type {
 } from '../../src/schemas/records.js';
 import { createTestDatabase, testBackends } from '../support/backends.js';
 import { id, makeEvents, makeSession, scratchDir } from '../support/factories.js';
+import { DEFAULT_RULES } from '../support/rules.js';
+import { toNewSession } from '../../src/domain/session.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runCliProcess, startService, type CliResult, type ServiceProcess } from '../support/service-process.js';
 
 /** Flags every command takes, from the configuration; two of them are enough to show the list is there. */
@@ -168,6 +171,36 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     );
   });
 
+  it('exports a batch of many parts in order, whatever the number of threads', async () => {
+    const dir = freshDir();
+    const now = Math.floor(Date.now() / 1000);
+    const { store } = SqliteStore.open(join(dir, 'db.sqlite'), { durability: 'process' });
+    const ids: string[] = [];
+    try {
+      for (let i = 0; i < 260; i++) {
+        const session = toNewSession(makeSession(), now, DEFAULT_RULES);
+        ids.push(session.session_id);
+        await store.registerSession(session, now);
+      }
+      await store.releaseBatch(id('release'), now, 600);
+    } finally {
+      await store.close();
+    }
+    const [batch] = jsonLines<{ batch_id: string }>((await runCliProcess(dir, ['batches', '--json'])).stdout).slice(1);
+    assert.ok(batch);
+    const outputs: string[] = [];
+    for (const threads of ['1', '3']) {
+      const exported = await runCliProcess(dir, ['export', '--batch-id', batch.batch_id, '--threads', threads]);
+      assert.equal(exported.code, 0, explain(exported));
+      outputs.push(exported.stdout);
+    }
+    assert.deepEqual(
+      jsonLines<{ session_id: string }>(outputs[0] ?? '').map((s) => s.session_id),
+      ids,
+    );
+    assert.equal(outputs[1], outputs[0]);
+  });
+
   it('export of an unknown batch exits 1 with batch_not_found', async () => {
     const dir = freshDir();
     const exported = await runCliProcess(dir, ['export', '--batch-id', id('batch')]);
@@ -285,6 +318,15 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     assert.equal(toFile.code, 0, explain(toFile));
     assert.equal(toFile.stdout, '');
     assert.equal(readFileSync(file, 'utf8'), exported.stdout);
+    // However many threads read the parts, the lines are the same and in the same order.
+    for (const threads of ['1', '3']) {
+      const threaded = await runCliProcess(dir, ['export', '--batch-id', batchId, '--threads', threads]);
+      assert.equal(threaded.code, 0, explain(threaded));
+      assert.equal(threaded.stdout, exported.stdout, `--threads ${threads}`);
+    }
+    const noThreads = await runCliProcess(dir, ['export', '--batch-id', batchId, '--threads', '0']);
+    assert.equal(noThreads.code, 2, explain(noThreads));
+    assert.match(noThreads.stderr, /--threads must be a whole number from 1 to 16, got "0"/);
 
     // The store is consistent; a count changed behind its back is found and fails the command.
     const checked = await runCliProcess(dir, ['check']);

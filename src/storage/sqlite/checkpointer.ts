@@ -1,4 +1,5 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startWorker } from '../../worker-thread.js';
 
 /**
  * WAL checkpoints off the event loop.
@@ -32,7 +33,7 @@ export class Checkpointer {
   private readonly counters = { checkpoints: 0, frames: 0 };
 
   constructor(settings: CheckpointerSettings) {
-    this.worker = startThread(settings);
+    this.worker = startWorker(import.meta.url, 'checkpoint-thread', { workerData: settings });
     this.worker.on('message', (report: CheckpointReport) => {
       this.counters.checkpoints++;
       this.counters.frames += report.frames;
@@ -51,17 +52,4 @@ export class Checkpointer {
   async stop(): Promise<void> {
     await this.worker.terminate();
   }
-}
-
-/**
- * Compiled, the thread is the .js file beside this one. Under tsx (the tests run the sources), it is the
- * .ts source, and the thread registers tsx itself first: Node 20 does not pass `--import` on to threads.
- */
-function startThread(settings: CheckpointerSettings): Worker {
-  if (!import.meta.url.endsWith('.ts')) {
-    return new Worker(new URL('./checkpoint-thread.js', import.meta.url), { workerData: settings });
-  }
-  const source = new URL('./checkpoint-thread.ts', import.meta.url).href;
-  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(source)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: settings });
 }
