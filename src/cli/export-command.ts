@@ -52,7 +52,7 @@ export type ExportPartAnswer =
  * The batch is cut into parts of consecutive session numbers (BatchService.exportParts). Threads read and
  * format the parts, several at a time, and this thread writes their text in order, waiting for the output
  * to drain: the output is the same as one reader paging through the batch, and memory stays bounded by
- * the parts in flight (two per thread) whatever the batch size. One thread read and formatted about
+ * the parts in flight (two per thread, 50 sessions each) whatever the batch size. One thread read and formatted about
  * 17,000 sessions/s; formatting and reading both take CPU, so threads scale with cores (bench/NOTES.md).
  */
 export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableStream): Promise<number> {
@@ -63,29 +63,43 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
   const config = parsed.config();
   let count = 0;
   await withStore(config, async (store) => {
+    const batches = batchService(store, config);
     // Checked before the output file is created, so an unknown batch leaves no empty file behind.
-    const parts = await batchService(store, config).exportParts(batchId);
-    const threads = await ExportThreads.start(threadCount, { config, batchId });
+    const parts = await batches.exportParts(batchId);
+    // The last part (every session numbered after the count) has no bound: this thread reads it page by
+    // page after the others, so that no thread ever holds more than a bounded part.
+    const bounded = parts.filter((part) => part.through !== null);
+    const tail = parts.find((part) => part.through === null);
+    const threads = await ExportThreads.start(Math.min(threadCount, bounded.length), { config, batchId });
     try {
       const out =
         typeof outputPath === 'string' ? createWriteStream(outputPath, { highWaterMark: OUTPUT_BUFFER }) : stdout;
+      const write = async (text: string): Promise<void> => {
+        if (text !== '' && !out.write(text)) await once(out, 'drain');
+      };
       // Up to two parts per thread in flight, written in order as they arrive.
       const inFlight: Promise<PartText>[] = [];
       let next = 0;
       const readNext = (): void => {
-        const part = parts[next++];
+        const part = bounded[next++];
         if (!part) return;
         const text = threads.read(part);
         // Awaited in order below; a later part failing first must not be an unhandled rejection meanwhile.
         text.catch(() => undefined);
         inFlight.push(text);
       };
-      while (next < parts.length && inFlight.length < 2 * threadCount) readNext();
+      while (next < bounded.length && inFlight.length < 2 * threads.size) readNext();
       for (let text = inFlight.shift(); text; text = inFlight.shift()) {
         const chunk = await text;
         readNext();
-        if (chunk.text !== '' && !out.write(chunk.text)) await once(out, 'drain');
+        await write(chunk.text);
         count += chunk.count;
+      }
+      if (tail) {
+        for await (const page of batches.exportPart(batchId, tail)) {
+          await write(page.map((session) => `${JSON.stringify(session)}\n`).join(''));
+          count += page.length;
+        }
       }
       if (out !== stdout) {
         out.end();
@@ -112,23 +126,30 @@ class ExportThreads {
   private readonly pending = new Map<number, { resolve: (chunk: PartText) => void; reject: (error: Error) => void }>();
   private nextId = 0;
 
-  private constructor(private readonly workers: readonly Worker[]) {}
+  private readonly workers: Worker[] = [];
+  private readonly exited = new Set<Worker>();
+
+  get size(): number {
+    return this.workers.length;
+  }
 
   /** Starts the threads and waits until each has opened its store. */
   static async start(count: number, data: ExportThreadData): Promise<ExportThreads> {
-    const threads = new ExportThreads(
-      Array.from({ length: count }, () =>
-        startWorker(import.meta.url, 'export-thread', {
+    const threads = new ExportThreads();
+    const opened: Promise<void>[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const worker = startWorker(import.meta.url, 'export-thread', {
           workerData: data,
           // Garbage is mostly short-lived; a smaller young generation per thread keeps the peak RSS lower.
           resourceLimits: { maxYoungGenerationSizeMb: 16 },
-        }),
-      ),
-    );
-    try {
-      await Promise.all(threads.workers.map((worker) => threads.listen(worker)));
+        });
+        threads.workers.push(worker);
+        opened.push(threads.listen(worker));
+      }
+      await Promise.all(opened);
     } catch (error) {
-      await Promise.all(threads.workers.map((worker) => worker.terminate()));
+      await threads.close();
       throw error;
     }
     return threads;
@@ -147,6 +168,7 @@ class ExportThreads {
         this.failAll(error);
       });
       worker.on('exit', (code) => {
+        this.exited.add(worker);
         const error = new Error(`an export thread stopped (exit code ${code})`);
         reject(error);
         this.failAll(error);
@@ -167,13 +189,15 @@ class ExportThreads {
   /** Asks every thread to close its store and waits for it to end (ending it if it takes over 10 s). */
   async close(): Promise<void> {
     await Promise.all(
-      this.workers.map(async (worker) => {
-        const exited = once(worker, 'exit');
-        worker.postMessage('close');
-        const timer = setTimeout(() => void worker.terminate(), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }),
+      this.workers
+        .filter((worker) => !this.exited.has(worker))
+        .map(async (worker) => {
+          const exited = once(worker, 'exit');
+          worker.postMessage('close');
+          const timer = setTimeout(() => void worker.terminate(), 10_000);
+          await exited;
+          clearTimeout(timer);
+        }),
     );
   }
 

@@ -143,10 +143,10 @@ export class SqliteStore implements ClickstreamStore {
       // A process starting while another migrates the file waits for it, however long a migration takes
       // (migration 2 rewrites every session and result: about 30 s per million sessions).
       db.pragma(`busy_timeout = ${MIGRATION_BUSY_TIMEOUT_MS}`);
-      db.pragma('journal_mode = WAL');
+      retryBusy(() => db.pragma('journal_mode = WAL'));
       const synchronous = options.durability === 'power-loss' ? 'FULL' : 'NORMAL';
       db.pragma(`synchronous = ${synchronous}`);
-      const applied = migrate(db);
+      const applied = retryBusy(() => migrate(db));
       db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       db.pragma('foreign_keys = ON');
       const checkpointer =
@@ -611,6 +611,29 @@ function migrate(db: Database.Database): number[] {
   });
   return run.immediate();
 }
+
+/**
+ * Runs a step of opening the file again while it fails with SQLITE_BUSY, for up to OPEN_RETRY_MS. Where
+ * waiting could deadlock, SQLite answers BUSY at once instead of calling the busy handler; two processes
+ * opening a new file at the same moment (replicas started together) met that, rarely, and one of them
+ * failed to start with "database is locked". The steps are idempotent.
+ */
+function retryBusy<T>(step: () => T): T {
+  const deadline = Date.now() + OPEN_RETRY_MS;
+  for (;;) {
+    try {
+      return step();
+    } catch (error) {
+      const busy = error instanceof Database.SqliteError && error.code.startsWith('SQLITE_BUSY');
+      if (!busy || Date.now() > deadline) throw error;
+      Atomics.wait(PAUSE, 0, 0, 20);
+    }
+  }
+}
+
+const OPEN_RETRY_MS = 30_000;
+/** Only ever waited on, never notified: a synchronous pause (opening is synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * Runs synchronous database work behind the async contract: a throw becomes a rejection, as callers of
