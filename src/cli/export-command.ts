@@ -1,5 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
@@ -72,9 +73,16 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
     const tail = parts.find((part) => part.through === null);
     const threads = await ExportThreads.start(Math.min(threadCount, bounded.length), { config, batchId });
     try {
-      const out =
+      const out: NodeJS.WritableStream =
         typeof outputPath === 'string' ? createWriteStream(outputPath, { highWaterMark: OUTPUT_BUFFER }) : stdout;
+      // A file that cannot be opened or written (no such directory, a full disk) fails the export with the
+      // file system's message, at the next write or at the end, instead of crashing the process.
+      let failed: Error | null = null;
+      out.on('error', (error: Error) => {
+        failed ??= error;
+      });
       const write = async (text: string): Promise<void> => {
+        if (failed) throw failed;
         if (text !== '' && !out.write(text)) await once(out, 'drain');
       };
       // Up to two parts per thread in flight, written in order as they arrive.
@@ -103,7 +111,7 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
       }
       if (out !== stdout) {
         out.end();
-        await once(out, 'finish');
+        await finished(out);
       }
     } finally {
       await threads.close();

@@ -199,6 +199,11 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
       ids,
     );
     assert.equal(outputs[1], outputs[0]);
+    // An output file that cannot be written fails the command with the file system's reason.
+    const missing = join(dir, 'no-such-dir', 'out.jsonl');
+    const unwritable = await runCliProcess(dir, ['export', '--batch-id', batch.batch_id, '--output', missing]);
+    assert.equal(unwritable.code, 1, explain(unwritable));
+    assert.match(unwritable.stderr, /^clickstream export: ENOENT: no such file or directory/);
   });
 
   it('export of an unknown batch exits 1 with batch_not_found', async () => {
