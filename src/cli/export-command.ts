@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
 import { ClickstreamError, type ErrorCode } from '../domain/errors.js';
+import type { SessionWithEvents } from '../schemas/records.js';
 import type { ExportPart } from '../services/batches.js';
 import { startWorker } from '../worker-thread.js';
 import type { CommandSpec, ParsedCommand } from './flags.js';
@@ -53,8 +54,9 @@ export type ExportPartAnswer =
  * The batch is cut into parts of consecutive session numbers (BatchService.exportParts). Threads read and
  * format the parts, several at a time, and this thread writes their text in order, waiting for the output
  * to drain: the output is the same as one reader paging through the batch, and memory stays bounded by
- * the parts in flight (two per thread, 50 sessions each) whatever the batch size. One thread read and formatted about
- * 17,000 sessions/s; formatting and reading both take CPU, so threads scale with cores (bench/NOTES.md).
+ * the parts in flight (two per thread, 50 sessions each) whatever the batch size. Reading and formatting
+ * both take CPU, so threads scale with cores: 100,000 sessions took 4.5 s with one, 2.7 s with two
+ * (bench/NOTES.md).
  */
 export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableStream): Promise<number> {
   const batchId = parsed.options['batch-id'];
@@ -105,7 +107,7 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
       }
       if (tail) {
         for await (const page of batches.exportPart(batchId, tail)) {
-          await write(page.map((session) => `${JSON.stringify(session)}\n`).join(''));
+          await write(jsonLines(page));
           count += page.length;
         }
       }
@@ -118,6 +120,13 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
     }
   });
   return count;
+}
+
+/** The export's format: one session per line, every line ended by a newline. */
+export function jsonLines(sessions: readonly SessionWithEvents[]): string {
+  let text = '';
+  for (const session of sessions) text += `${JSON.stringify(session)}\n`;
+  return text;
 }
 
 function threadsOption(value: string | boolean | undefined): number {

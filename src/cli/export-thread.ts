@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ClickstreamError } from '../domain/errors.js';
 import { createStore } from '../storage/create-store.js';
-import type { ExportPartRequest, ExportPartAnswer, ExportThreadData } from './export-command.js';
+import { jsonLines, type ExportPartRequest, type ExportPartAnswer, type ExportThreadData } from './export-command.js';
 import { batchService } from './store-session.js';
 
 const { config, batchId } = workerData as ExportThreadData;
@@ -33,7 +33,7 @@ async function answer({ id, part }: ExportPartRequest): Promise<ExportPartAnswer
     let text = '';
     let count = 0;
     for await (const page of batches.exportPart(batchId, part)) {
-      for (const session of page) text += `${JSON.stringify(session)}\n`;
+      text += jsonLines(page);
       count += page.length;
     }
     return { id, text, count };

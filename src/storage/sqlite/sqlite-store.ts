@@ -614,9 +614,9 @@ function migrate(db: Database.Database): number[] {
 
 /**
  * Runs a step of opening the file again while it fails with SQLITE_BUSY, for up to OPEN_RETRY_MS. Where
- * waiting could deadlock, SQLite answers BUSY at once instead of calling the busy handler; two processes
- * opening a new file at the same moment (replicas started together) met that, rarely, and one of them
- * failed to start with "database is locked". The steps are idempotent.
+ * waiting could deadlock, SQLite answers BUSY at once instead of calling the busy handler. Once, in a test
+ * run, one of two processes opening a new file at the same moment failed to start with "database is
+ * locked"; which step failed was not seen, so both are retried. The steps are idempotent.
  */
 function retryBusy<T>(step: () => T): T {
   const deadline = Date.now() + OPEN_RETRY_MS;
