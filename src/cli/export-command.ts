@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
@@ -62,9 +63,38 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
   const batchId = parsed.options['batch-id'];
   if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
   const threadCount = threadsOption(parsed.options.threads);
-  const outputPath = parsed.options.output;
+  const outputPath = typeof parsed.options.output === 'string' ? parsed.options.output : null;
   const config = parsed.config();
   let count = 0;
+  try {
+    await exportTo(config, batchId, threadCount, outputPath, stdout, (n) => (count += n));
+  } catch (error) {
+    throw stoppedAfter(error, count, outputPath);
+  }
+  return count;
+}
+
+/**
+ * A failure that stopped a started export says how far it got and what became of the output (`count` is 0
+ * when it stopped before writing: an unknown batch, a file that cannot be created).
+ */
+function stoppedAfter(error: unknown, count: number, outputPath: string | null): unknown {
+  if (error instanceof ClickstreamError && error.code === 'batch_not_found') return error;
+  const output = outputPath === null ? 'the output is incomplete' : `${outputPath} was not written`;
+  const message = `${error instanceof Error ? error.message : String(error)} (stopped after ${count} sessions; ${output})`;
+  return error instanceof ClickstreamError
+    ? new ClickstreamError(error.code, message, error.errors, { cause: error })
+    : new Error(message, { cause: error });
+}
+
+async function exportTo(
+  config: Config,
+  batchId: string,
+  threadCount: number,
+  outputPath: string | null,
+  stdout: NodeJS.WritableStream,
+  written: (sessions: number) => void,
+): Promise<void> {
   await withStore(config, async (store) => {
     const batches = batchService(store, config);
     // Checked before the output file is created, so an unknown batch leaves no empty file behind.
@@ -74,9 +104,13 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
     const bounded = parts.filter((part) => part.through !== null);
     const tail = parts.find((part) => part.through === null);
     const threads = await ExportThreads.start(Math.min(threadCount, bounded.length), { config, batchId });
+    // A file is written under a temporary name beside it and renamed when complete: whoever finds the file
+    // finds all of it. A failed export removes what it wrote; standard output cannot be taken back, so
+    // there the exit code is what tells.
+    const file = outputPath === null ? null : partialFile(outputPath);
+    const out: NodeJS.WritableStream = file?.stream ?? stdout;
+    let complete = false;
     try {
-      const out: NodeJS.WritableStream =
-        typeof outputPath === 'string' ? createWriteStream(outputPath, { highWaterMark: OUTPUT_BUFFER }) : stdout;
       // A file that cannot be opened or written (no such directory, a full disk) fails the export with the
       // file system's message, at the next write or at the end, instead of crashing the process.
       let failed: Error | null = null;
@@ -103,23 +137,34 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
         const chunk = await text;
         readNext();
         await write(chunk.text);
-        count += chunk.count;
+        written(chunk.count);
       }
       if (tail) {
         for await (const page of batches.exportPart(batchId, tail)) {
           await write(jsonLines(page));
-          count += page.length;
+          written(page.length);
         }
       }
-      if (out !== stdout) {
-        out.end();
-        await finished(out);
+      if (file) {
+        file.stream.end();
+        await finished(file.stream);
+        await rename(file.partialPath, file.path);
       }
+      complete = true;
     } finally {
       await threads.close();
+      if (!complete && file) {
+        file.stream.destroy();
+        await rm(file.partialPath, { force: true });
+      }
     }
   });
-  return count;
+}
+
+/** The output file, written under a temporary name beside it (the process id makes the name its own). */
+function partialFile(path: string): { path: string; partialPath: string; stream: WriteStream } {
+  const partialPath = `${path}.${process.pid}.partial`;
+  return { path, partialPath, stream: createWriteStream(partialPath, { highWaterMark: OUTPUT_BUFFER }) };
 }
 
 /** The export's format: one session per line, every line ended by a newline. */

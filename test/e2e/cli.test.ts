@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type {
@@ -11,10 +11,12 @@ import type {
   ReleaseResponse,
   SessionWithEvents,
 } from '../../src/schemas/records.js';
-import { createTestDatabase, testBackends } from '../support/backends.js';
+import pg from 'pg';
+import { createTestDatabase, testBackends, withDatabase } from '../support/backends.js';
 import { id, makeEvents, makeSession, scratchDir } from '../support/factories.js';
 import { DEFAULT_RULES } from '../support/rules.js';
 import { toNewSession } from '../../src/domain/session.js';
+import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runCliProcess, startService, type CliResult, type ServiceProcess } from '../support/service-process.js';
 
@@ -149,6 +151,93 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
         const second = await runCliProcess(dir, ['migrate'], env);
         assert.equal(second.code, 0, explain(second));
         assert.match(second.stdout, /up to date/);
+      } finally {
+        await database.drop();
+      }
+    });
+  }
+
+  if (testBackends().includes('postgres')) {
+    it('an export whose database connections are cut mid-run exits 1 and leaves the output file as it was', async () => {
+      const database = await createTestDatabase();
+      try {
+        const now = Math.floor(Date.now() / 1000);
+        const { store } = await PostgresStore.open(database.url);
+        try {
+          // Three parts of 50: the threads are busy with a part when their connections go.
+          for (let i = 0; i < 120; i++)
+            await store.registerSession(toNewSession(makeSession(), now, DEFAULT_RULES), now);
+        } finally {
+          await store.close();
+        }
+        const dir = freshDir();
+        const env = { CLICKSTREAM_DATABASE_URL: database.url };
+        const released = await runCliProcess(dir, ['release', '--release-id', id('release')], env);
+        assert.equal(released.code, 0, explain(released));
+        const { batch_id: batchId } = JSON.parse(released.stdout) as { batch_id: string };
+        const output = join(dir, 'batch.jsonl');
+        writeFileSync(output, 'an earlier export\n');
+
+        // The events table is locked, so the read of each of the three parts waits (two threads, two parts
+        // each in flight, each on a connection of its own); then the server ends every connection of the
+        // export, as when the database restarts.
+        const locker = new pg.Client({ connectionString: database.url });
+        await locker.connect();
+        let exported: CliResult;
+        try {
+          await locker.query('BEGIN');
+          await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
+          const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+          const running = runCliProcess(
+            dir,
+            ['export', '--batch-id', batchId, '--output', output, '--threads', '2'],
+            env,
+          );
+          const waiting = async (): Promise<number> => {
+            const { rows } = await withDatabase(database.url, (client) =>
+              client.query<{ n: number }>(
+                `SELECT count(*)::int AS n FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
+                [lockerPid],
+              ),
+            );
+            return rows[0]?.n ?? 0;
+          };
+          const deadline = Date.now() + 60_000;
+          while ((await waiting()) < 3) {
+            assert.ok(Date.now() < deadline, 'the export threads should wait for the locked table');
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          await withDatabase(database.url, (client) =>
+            client.query(
+              `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+               WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)`,
+              [lockerPid],
+            ),
+          );
+          exported = await running;
+        } finally {
+          await locker.end();
+        }
+        assert.equal(exported.code, 1, explain(exported));
+        assert.match(
+          exported.stderr,
+          /^clickstream export: service_unavailable: .* \(stopped after 0 sessions; .*batch\.jsonl was not written\)\n$/,
+        );
+        assert.equal(readFileSync(output, 'utf8'), 'an earlier export\n', 'a failed export leaves the file as it was');
+        assert.deepEqual(
+          readdirSync(dir).filter((name) => name.includes('batch.jsonl')),
+          ['batch.jsonl'],
+        );
+
+        // The same export, undisturbed, replaces the file whole and leaves nothing else behind.
+        const again = await runCliProcess(dir, ['export', '--batch-id', batchId, '--output', output], env);
+        assert.equal(again.code, 0, explain(again));
+        assert.equal(jsonLines(readFileSync(output, 'utf8')).length, 120);
+        assert.deepEqual(
+          readdirSync(dir).filter((name) => name.includes('batch.jsonl')),
+          ['batch.jsonl'],
+        );
       } finally {
         await database.drop();
       }
