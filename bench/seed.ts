@@ -116,20 +116,18 @@ export async function seedPostgres(url: string, shape: SeedShape, vacuum: boolea
     const now = nowSeconds();
     await client.query('BEGIN');
     await client.query('SET LOCAL session_replication_role = replica');
+    // Every session's results are the same JSON list (each result as reads return it).
     await client.query(
       `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-         sort_by, user_id, created_at, created_at_given, registered_at)
+         sort_by, user_id, created_at, created_at_given, registered_at, results)
        SELECT ${SEED_ID('i')}, b.batch_id, nextval('session_numbers') - b.number_base, to_json('query ' || i),
-         '{"source":"seed"}'::json, NULL, NULL, 'user-' || (i % 1000), $2, true, $2
-       FROM batches b, generate_series(1, $1::int) AS i
+         '{"source":"seed"}'::json, NULL, NULL, 'user-' || (i % 1000), $2, true, $2, r.results
+       FROM batches b, generate_series(1, $1::int) AS i,
+         (SELECT json_agg(json_build_object('object_id', 'obj-' || p, 'position', p, 'rank', (1.0 / (p + 1))::float8,
+            'meta', NULL) ORDER BY p) AS results
+          FROM generate_series(0, $3::int - 1) AS p) r
        WHERE b.released_at IS NULL`,
-      [shape.sessions, now],
-    );
-    await client.query(
-      `INSERT INTO search_results (session_id, position, object_id, rank, meta)
-       SELECT ${SEED_ID('i')}, p, 'obj-' || p, 1.0 / (p + 1), NULL
-       FROM generate_series(1, $1::int) AS i, generate_series(0, $2::int - 1) AS p`,
-      [shape.sessions, shape.resultsPerSession],
+      [shape.sessions, now, shape.resultsPerSession],
     );
     if (shape.eventsPerSession > 0) {
       await client.query(
@@ -141,7 +139,7 @@ export async function seedPostgres(url: string, shape: SeedShape, vacuum: boolea
       );
     }
     await client.query('COMMIT');
-    if (vacuum) await client.query('VACUUM (ANALYZE) sessions, search_results, events, batches');
+    if (vacuum) await client.query('VACUUM (ANALYZE) sessions, events, batches');
     await client.query('CHECKPOINT');
   } finally {
     await client.end();

@@ -52,8 +52,8 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
 /**
  * The rules every store keeps, as queries valid on SQLite and PostgreSQL alike. Each returns one row per
  * violation (at most 20), with the violation described in `problem`; run by `checkIntegrity`. The rules on
- * search results depend on how a backend keys them: `RESULT_RULES_BY_SESSION_ID` here for a table keyed by
- * session_id (PostgreSQL); SQLite keys them by the session's arrival number and has its own.
+ * search results depend on how a backend keeps them, and each store has its own: SQLite keeps a row per
+ * result keyed by the session's arrival number, PostgreSQL a JSON list in the session's row.
  */
 export const INTEGRITY_RULES: readonly string[] = [
   `SELECT 'there are ' || count(*) || ' collecting batches instead of one' AS problem
@@ -68,15 +68,4 @@ export const INTEGRITY_RULES: readonly string[] = [
    FROM sessions GROUP BY batch_id, session_number HAVING count(*) > 1 LIMIT 20`,
   `SELECT 'event ' || e.event_id || ' belongs to the unknown session ' || e.session_id AS problem
    FROM events e LEFT JOIN sessions s ON s.session_id = e.session_id WHERE s.session_id IS NULL LIMIT 20`,
-];
-
-export const RESULT_RULES_BY_SESSION_ID: readonly string[] = [
-  `SELECT 'the results of session ' || session_id || ' are not numbered 0..n-1' AS problem
-   FROM search_results GROUP BY session_id HAVING min(position) <> 0 OR max(position) <> count(*) - 1 LIMIT 20`,
-  `SELECT 'result ' || r.position || ' belongs to the unknown session ' || r.session_id AS problem
-   FROM search_results r LEFT JOIN sessions s ON s.session_id = r.session_id WHERE s.session_id IS NULL LIMIT 20`,
-  `SELECT 'event ' || e.event_id || ' of session ' || e.session_id || ' has a position its object is not at' AS problem
-   FROM events e WHERE e.position IS NOT NULL AND NOT EXISTS (
-     SELECT 1 FROM search_results r
-     WHERE r.session_id = e.session_id AND r.position = e.position AND r.object_id = e.object_id) LIMIT 20`,
 ];

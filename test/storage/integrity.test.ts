@@ -45,7 +45,8 @@ for (const backend of testBackends()) {
       await store.releaseBatch('integrity', now, 600);
       assert.deepEqual(await store.checkIntegrity(), []);
 
-      // SQLite keys results by the session's arrival number (sid), PostgreSQL by session_id.
+      // SQLite keeps a row per result, keyed by the session's arrival number (sid); PostgreSQL a JSON list in
+      // the session's row, where a result cannot lose its session but the list can be something else.
       const results =
         backend === 'sqlite'
           ? ({
@@ -54,9 +55,16 @@ for (const backend of testBackends()) {
               orphan: 'result 0 belongs to the unknown session number 999999',
             } as const)
           : ({
-              move: 'UPDATE search_results SET position = 7 WHERE session_id = $1 AND position = 0',
-              ghost: "INSERT INTO search_results (session_id, position, object_id) VALUES ('ghost-session', 0, 'x')",
-              orphan: 'result 0 belongs to the unknown session ghost-session',
+              move: `UPDATE sessions SET results = (
+                       SELECT json_agg(CASE WHEN n = 1 THEN json_build_object('object_id', r->'object_id', 'position', 7)
+                         ELSE r END ORDER BY n)
+                       FROM json_array_elements(results) WITH ORDINALITY AS x(r, n))
+                     WHERE session_id = $1`,
+              ghost: `INSERT INTO sessions (session_id, batch_id, session_number, search_query, created_at,
+                        created_at_given, registered_at, results)
+                      SELECT 'ghost-session', batch_id, 999999, '"q"', 0, false, 0, '{"object_id": "x"}'
+                      FROM batches WHERE released_at IS NULL`,
+              orphan: 'the results of session ghost-session are not a list of results',
             } as const);
       await tamper(backend, url, [
         ['UPDATE batches SET session_count = session_count + 5 WHERE release_id = $1', ['integrity']],

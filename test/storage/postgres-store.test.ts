@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { ClickstreamError } from '../../src/domain/errors.js';
 import { toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { toNewSession } from '../../src/domain/session.js';
+import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import { createTestDatabase, testBackends, withDatabase } from '../support/backends.js';
@@ -201,4 +202,121 @@ async function waitForLockWait(
     if (Date.now() > deadline) throw new Error('the grouped insert never waited on the other row');
     await sleep(20);
   }
+}
+
+if (testBackends().includes('postgres')) {
+  describe('PostgreSQL migration 4 (search results into their session row)', () => {
+    it('keeps every session, result, event and batch as it was, and the store takes new writes', async () => {
+      const current = await createTestDatabase();
+      const old = await createTestDatabase();
+      try {
+        // The data is written through the store, then copied into a database with the version-3 schema, where
+        // results were rows of their own; opening that database applies migration 4 to it.
+        const now = nowSeconds();
+        const bodies = [
+          makeSession(),
+          makeSession({
+            search_results: [
+              { object_id: 'no-rank' },
+              { object_id: 'tiny-rank', rank: 2.5e-7, meta: { z: 1, a: [1, { b: null }] } },
+              { object_id: 'big-rank', rank: 1e21 },
+            ],
+          }),
+          makeSession(),
+        ];
+        const { store } = await PostgresStore.open(current.url);
+        let expected: unknown;
+        let dump: Record<string, unknown>;
+        try {
+          for (const [index, body] of bodies.entries()) {
+            await store.registerSession(toNewSession(body, now, DEFAULT_RULES), now);
+            const events = [makeEvent({ object_id: body.search_results[1]?.object_id ?? '' }), makeEvent()];
+            await store.addEvents(
+              body.session_id,
+              toNewEvents({ session_id: body.session_id, events }, now, DEFAULT_RULES).events,
+              now,
+            );
+            if (index === 1) await store.releaseBatch('before-migration', now, 600);
+          }
+          const sessions = await Promise.all(bodies.map((b) => store.getSession(b.session_id, 100)));
+          expected = { sessions, batches: await store.listBatches(10) };
+          dump = await withDatabase(current.url, async (client) => {
+            const table = async (sql: string): Promise<unknown> =>
+              (await client.query<{ rows: unknown }>(`SELECT coalesce(json_agg(t), '[]') AS rows FROM (${sql}) t`))
+                .rows[0]?.rows;
+            return {
+              batches: await table('SELECT * FROM batches'),
+              sessions: await table('SELECT * FROM sessions'),
+              results: await table(`SELECT s.session_id, r.* FROM sessions s,
+                json_to_recordset(s.results) AS r(object_id text, position int, rank float8, meta json)`),
+              events: await table('SELECT * FROM events'),
+              numbers: (await client.query<{ n: number }>('SELECT last_value AS n FROM session_numbers')).rows[0]?.n,
+              arrivals: (await client.query<{ n: number }>('SELECT last_value AS n FROM events_arrival_seq')).rows[0]
+                ?.n,
+            };
+          });
+        } finally {
+          await store.close();
+        }
+
+        await withDatabase(old.url, async (client) => {
+          await client.query(`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+            applied_at bigint NOT NULL)`);
+          for (const migration of POSTGRES_MIGRATIONS.filter((m) => m.version <= 3)) {
+            await client.query(migration.sql);
+            await client.query('INSERT INTO schema_migrations VALUES ($1, $2, 0)', [migration.version, migration.name]);
+          }
+          const load = (table: string, rows: unknown, overriding = ''): Promise<unknown> =>
+            client.query(
+              `INSERT INTO ${table} ${overriding} SELECT * FROM json_populate_recordset(null::${table}, $1)`,
+              [JSON.stringify(rows)],
+            );
+          await load('batches', dump.batches, 'OVERRIDING SYSTEM VALUE');
+          await load('sessions', dump.sessions);
+          await load('search_results', dump.results);
+          await load('events', dump.events);
+          await client.query("SELECT setval('session_numbers', $1), setval('events_arrival_seq', $2)", [
+            dump.numbers,
+            dump.arrivals,
+          ]);
+        });
+
+        const migrated = await PostgresStore.open(old.url);
+        try {
+          assert.deepEqual(migrated.applied, [4]);
+          assert.deepEqual(await migrated.store.checkIntegrity(), []);
+          const sessions = await Promise.all(bodies.map((b) => migrated.store.getSession(b.session_id, 100)));
+          assert.deepEqual({ sessions, batches: await migrated.store.listBatches(10) }, expected);
+          assert.equal(
+            sessions[1]?.events.find((e) => e.position !== null)?.position,
+            1,
+            'an event keeps its position',
+          );
+          // Re-registering an old session answers with its stored results, which the service compares.
+          const [first] = bodies;
+          assert.ok(first);
+          const original = toNewSession(first, now, DEFAULT_RULES);
+          const changed = toNewSession({ ...first, search_results: first.search_results.slice(1) }, now, DEFAULT_RULES);
+          for (const attempt of [original, changed]) {
+            const answer = await migrated.store.registerSession(attempt, now);
+            assert.equal(answer.created, false);
+            assert.deepEqual(answer.session.search_results, original.search_results);
+          }
+          // A new event on an old session finds its result's position in the migrated row.
+          const event = makeEvent({ object_id: first.search_results[2]?.object_id ?? '' });
+          await migrated.store.addEvents(
+            first.session_id,
+            toNewEvents({ session_id: first.session_id, events: [event] }, now, DEFAULT_RULES).events,
+            now,
+          );
+          const read = await migrated.store.getSession(first.session_id, 100);
+          assert.equal(read?.events.find((e) => e.event_id === event.event_id)?.position, 2);
+        } finally {
+          await migrated.store.close();
+        }
+      } finally {
+        await Promise.all([current.drop(), old.drop()]);
+      }
+    });
+  });
 }

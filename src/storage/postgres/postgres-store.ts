@@ -11,7 +11,6 @@ import {
   eventConflict,
   groupBy,
   INTEGRITY_RULES,
-  RESULT_RULES_BY_SESSION_ID,
   noSessionsToRelease,
   SESSION_COLUMNS,
   toJson,
@@ -77,15 +76,30 @@ interface SessionRow {
   created_at: number;
   created_at_given: boolean;
   is_irrelevant: boolean;
+  search_results: StoredSearchResult[];
 }
 
-type ResultTuple = [
-  session_id: string,
-  position: number,
-  object_id: string,
-  rank: number | null,
-  meta: Record<string, unknown> | null,
+// A session's results as a list to look into; a value that is not one is reported by the first rule.
+const RESULTS_LIST = "CASE WHEN json_typeof(s.results) = 'array' THEN s.results ELSE '[]' END";
+
+/** The rules on search results kept in their session's row (see INTEGRITY_RULES). */
+const RESULT_RULES: readonly string[] = [
+  `SELECT 'the results of session ' || s.session_id || ' are not a list of results' AS problem
+   FROM sessions s WHERE json_typeof(s.results) <> 'array' OR EXISTS (
+     SELECT 1 FROM json_array_elements(${RESULTS_LIST}) r
+     WHERE json_typeof(r) <> 'object' OR json_typeof(r->'object_id') IS DISTINCT FROM 'string') LIMIT 20`,
+  `SELECT DISTINCT 'the results of session ' || s.session_id || ' are not numbered 0..n-1' AS problem
+   FROM sessions s, json_array_elements(${RESULTS_LIST}) WITH ORDINALITY AS r(result, n)
+   WHERE r.result->>'position' IS DISTINCT FROM (r.n - 1)::text LIMIT 20`,
+  `SELECT 'event ' || e.event_id || ' of session ' || e.session_id || ' has a position its object is not at' AS problem
+   FROM events e WHERE e.position IS NOT NULL AND NOT EXISTS (
+     SELECT 1 FROM sessions s, json_array_elements(${RESULTS_LIST}) r
+     WHERE s.session_id = e.session_id AND r->>'position' = e.position::text AND r->>'object_id' = e.object_id)
+   LIMIT 20`,
 ];
+
+/** A session's columns, its results (one JSON value, migration 4) last, where reads put them. */
+const SESSION_ROW = `${SESSION_COLUMNS}, results AS search_results`;
 
 interface EventRow {
   session_id: string;
@@ -100,10 +114,6 @@ interface EventRow {
 
 // session_count is NULL while a batch collects (and between a release's commit and its count).
 const BATCH_COLUMNS = 'batch_id, release_id, created_at, released_at, sealed_at, session_count';
-
-function toSession(row: SessionRow, results: StoredSearchResult[]): SessionRecord {
-  return { ...row, search_results: results };
-}
 
 function toEvent(row: EventRow): NewEvent & { position: number | null } {
   const { session_id: _session, ...event } = row;
@@ -262,8 +272,8 @@ export class PostgresStore implements ClickstreamStore {
   }
 
   /**
-   * Registers a group of sessions in one transaction: one multi-row insert of sessions and of their
-   * results. An id taken before (or twice in the group) answers with the stored session.
+   * Registers a group of sessions in one transaction: one multi-row insert of the sessions, each with its
+   * results as one JSON value. An id taken before (or twice in the group) answers with the stored session.
    */
   private async registerGroup(group: readonly GroupEntry<Registration, Registered>[]): Promise<void> {
     let answers: Registered[];
@@ -277,9 +287,6 @@ export class PostgresStore implements ClickstreamStore {
           if (!firsts.has(input.session.session_id)) firsts.set(input.session.session_id, input);
         // In key order, so that two groups registering some of the same ids cannot deadlock.
         const unique = [...firsts.values()].sort((a, b) => (a.session.session_id < b.session.session_id ? -1 : 1));
-        const results = unique.flatMap(({ session }) =>
-          session.search_results.map((r) => ({ id: session.session_id, r })),
-        );
         // Named: the hot statements are parsed and planned once per connection (node-postgres prepares a
         // named statement on its first use); re-planning them for every group cost about a third of the
         // server's CPU time per request (bench/NOTES.md).
@@ -287,24 +294,18 @@ export class PostgresStore implements ClickstreamStore {
           name: 'sessions-insert',
           text: `WITH u AS (
              SELECT * FROM unnest($1::text[], $2::json[], $3::json[], $4::json[], $5::json[], $6::text[], $7::bigint[],
-               $8::boolean[], $9::bigint[]) WITH ORDINALITY
+               $8::boolean[], $9::bigint[], $10::json[]) WITH ORDINALITY
                AS u(session_id, search_query, search_meta, payload_filter, sort_by, user_id, created_at, created_at_given,
-                 registered_at, n)
+                 registered_at, results, n)
            ), s AS (
              INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-               sort_by, user_id, created_at, created_at_given, registered_at)
+               sort_by, user_id, created_at, created_at_given, registered_at, results)
              SELECT u.session_id, b.batch_id, nextval('session_numbers') - b.number_base, u.search_query, u.search_meta,
-               u.payload_filter, u.sort_by, u.user_id, u.created_at, u.created_at_given, u.registered_at
+               u.payload_filter, u.sort_by, u.user_id, u.created_at, u.created_at_given, u.registered_at, u.results
              FROM u CROSS JOIN batches b WHERE b.released_at IS NULL
              ORDER BY u.n
              ON CONFLICT (session_id) DO NOTHING
              RETURNING session_id, batch_id, session_number
-           ), r AS (
-             INSERT INTO search_results (session_id, position, object_id, rank, meta)
-             SELECT x.session_id, x.position, x.object_id, x.rank, x.meta
-             FROM unnest($10::text[], $11::int[], $12::text[], $13::float8[], $14::json[])
-               AS x(session_id, position, object_id, rank, meta)
-             JOIN s ON s.session_id = x.session_id
            )
            SELECT session_id, batch_id, session_number FROM s`,
           values: [
@@ -317,11 +318,8 @@ export class PostgresStore implements ClickstreamStore {
             unique.map(({ session }) => session.created_at),
             unique.map(({ session }) => session.created_at_given),
             unique.map(({ now }) => now),
-            results.map(({ id }) => id),
-            results.map(({ r }) => r.position),
-            results.map(({ r }) => r.object_id),
-            results.map(({ r }) => r.rank),
-            results.map(({ r }) => toJson(r.meta)),
+            // Normalised by the domain: each result is {object_id, position, rank, meta}, as reads return it.
+            unique.map(({ session }) => JSON.stringify(session.search_results)),
           ],
         });
         const slots = new Map(inserted.rows.map((row) => [row.session_id, row]));
@@ -364,26 +362,11 @@ export class PostgresStore implements ClickstreamStore {
     sessionIds: readonly string[],
   ): Promise<Map<string, SessionRecord>> {
     if (sessionIds.length === 0) return new Map();
-    const [sessions, results] = await Promise.all([
-      client.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ANY($1::text[])`, [
-        sessionIds,
-      ]),
-      client.query<StoredSearchResult & { session_id: string }>(
-        `SELECT session_id, object_id, position, rank, meta FROM search_results
-         WHERE session_id = ANY($1::text[]) ORDER BY session_id, position`,
-        [sessionIds],
-      ),
-    ]);
-    const bySession = groupBy(results.rows, (r) => r.session_id);
-    return new Map(
-      sessions.rows.map((row) => [
-        row.session_id,
-        toSession(
-          row,
-          (bySession.get(row.session_id) ?? []).map(({ session_id: _id, ...result }): StoredSearchResult => result),
-        ),
-      ]),
+    const { rows } = await client.query<SessionRow>(
+      `SELECT ${SESSION_ROW} FROM sessions WHERE session_id = ANY($1::text[])`,
+      [sessionIds],
     );
+    return new Map(rows.map((row) => [row.session_id, row]));
   }
 
   addEvents(sessionId: string, events: readonly NewEvent[], now: number): Promise<EventsAdded> {
@@ -452,8 +435,7 @@ export class PostgresStore implements ClickstreamStore {
       // Named, like the registration insert: parsed and planned once per connection.
       name: 'events-states',
       text: `SELECT s.session_id, b.sealed_at,
-         (SELECT json_object_agg(r.object_id, r.position) FROM search_results r WHERE r.session_id = s.session_id)
-           AS positions,
+         (SELECT json_object_agg(r->>'object_id', r->'position') FROM json_array_elements(s.results) r) AS positions,
          (SELECT json_agg(json_build_object('event_id', e.event_id, 'object_id', e.object_id, 'event_type',
              e.event_type, 'created_at', e.created_at, 'created_at_given', e.created_at_given, 'meta', e.meta))
            FROM unnest($2::text[], $3::text[]) AS k(session_id, event_id)
@@ -613,7 +595,7 @@ export class PostgresStore implements ClickstreamStore {
 
   getSession(sessionId: string, eventsLimit: number): Promise<SessionWithEvents | null> {
     return this.snapshot(async (client) => {
-      const { rows } = await client.query<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = $1`, [
+      const { rows } = await client.query<SessionRow>(`SELECT ${SESSION_ROW} FROM sessions WHERE session_id = $1`, [
         sessionId,
       ]);
       return (await this.withEvents(client, rows, eventsLimit))[0] ?? null;
@@ -709,7 +691,7 @@ export class PostgresStore implements ClickstreamStore {
     // One snapshot for the page, so that it is consistent even while late events arrive.
     return this.snapshot(async (client) => {
       const { rows } = await client.query<SessionRow>(
-        `SELECT ${SESSION_COLUMNS} FROM sessions WHERE batch_id = $1 AND session_number > $2
+        `SELECT ${SESSION_ROW} FROM sessions WHERE batch_id = $1 AND session_number > $2
          ORDER BY session_number LIMIT $3`,
         [batchId, afterNumber, limit],
       );
@@ -721,7 +703,7 @@ export class PostgresStore implements ClickstreamStore {
   checkIntegrity(): Promise<string[]> {
     return this.snapshot(async (client) => {
       const problems: string[] = [];
-      for (const sql of [...INTEGRITY_RULES, ...RESULT_RULES_BY_SESSION_ID]) {
+      for (const sql of [...INTEGRITY_RULES, ...RESULT_RULES]) {
         problems.push(...(await client.query<{ problem: string }>(sql)).rows.map((r) => r.problem));
       }
       return problems;
@@ -733,7 +715,7 @@ export class PostgresStore implements ClickstreamStore {
     return this.transaction(work, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
-  /** Loads results and up to `eventsLimit` events (all when null) of the given sessions. */
+  /** Adds up to `eventsLimit` events (all when null) to the given sessions. */
   private async withEvents(
     client: pg.ClientBase,
     rows: SessionRow[],
@@ -741,37 +723,25 @@ export class PostgresStore implements ClickstreamStore {
   ): Promise<SessionWithEvents[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.session_id);
-    // Results come as arrays (rowMode), not keyed objects: pages and exports read about 20 per session.
-    const [{ rows: results }, { rows: events }] = await Promise.all([
-      client.query<ResultTuple>({
-        text: `SELECT session_id, position, object_id, rank, meta FROM search_results
-               WHERE session_id = ANY($1::text[]) ORDER BY session_id, position`,
-        values: [ids],
-        rowMode: 'array',
-      }),
+    const { rows: events } =
       eventsLimit === null
-        ? client.query<EventRow>(
+        ? await client.query<EventRow>(
             `SELECT ${EVENT_COLUMNS} FROM events WHERE session_id = ANY($1::text[])
              ORDER BY session_id, created_at, arrival`,
             [ids],
           )
         : // One more than the limit tells whether the list was cut.
-          client.query<EventRow>(
+          await client.query<EventRow>(
             `SELECT ${EVENT_COLUMNS} FROM (
                SELECT ${EVENT_COLUMNS},
                  row_number() OVER (PARTITION BY session_id ORDER BY created_at, arrival) AS rn
                FROM events WHERE session_id = ANY($1::text[])
              ) e WHERE rn <= $2 ORDER BY session_id, rn`,
             [ids, eventsLimit + 1],
-          ),
-    ]);
-    const resultsBySession = groupBy(results, ([sessionId]) => sessionId);
+          );
     const eventsBySession = groupBy(events, (e) => e.session_id);
     return rows.map((row) => {
-      const sessionResults = (resultsBySession.get(row.session_id) ?? []).map(
-        ([, position, object_id, rank, meta]): StoredSearchResult => ({ object_id, position, rank, meta }),
-      );
-      const { created_at_given: _given, ...session } = toSession(row, sessionResults);
+      const { created_at_given: _given, ...session } = row;
       const all = eventsBySession.get(row.session_id) ?? [];
       const truncated = eventsLimit !== null && all.length > eventsLimit;
       return {
