@@ -135,6 +135,57 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       await store.releaseBatch(id('release'), tick(), GRACE);
     });
 
+    it('keeps any JSON string as given: lone surrogates, NUL, escapes; neighbours in the same commit too', async () => {
+      // Strings JSON can carry but a database's own JSON functions may refuse to unpack.
+      const odd = 'lone \ud800 and \udc00, NUL \u0000, quote " backslash \\ \\u0000, emoji 😀, \u2028';
+      const now = tick();
+      const weird = newSession(now, {
+        search_query: { text: odd, [odd]: [odd] },
+        search_meta: { [odd]: odd },
+        search_results: [
+          { object_id: id('object'), meta: { note: odd } },
+          { object_id: id('object'), rank: 0.5, item_info: { [odd]: 1 } },
+        ],
+      });
+      const plain = newSession(now);
+      // Written together: whatever one of them holds must not fail the other's commit.
+      const registered = await Promise.all([weird, plain].map((session) => store.registerSession(session, now)));
+      assert.deepEqual(
+        registered.map((r) => r.created),
+        [true, true],
+      );
+      const objectId = weird.search_results[1]?.object_id ?? '';
+      const events = toNewEvents(
+        { session_id: weird.session_id, events: [makeEvent({ object_id: objectId, meta: { [odd]: odd } })] },
+        now,
+        RULES,
+      ).events;
+      const added = await Promise.all([
+        store.addEvents(weird.session_id, events, now),
+        store.addEvents(
+          plain.session_id,
+          newEvents(plain.session_id, [plain.search_results[0]?.object_id ?? ''], now),
+          now,
+        ),
+      ]);
+      assert.deepEqual(
+        added.map((a) => a.stored),
+        [1, 1],
+      );
+      const read = await store.getSession(weird.session_id, 10);
+      assert.ok(read);
+      assert.deepEqual(read.search_query, weird.search_query);
+      assert.deepEqual(read.search_meta, weird.search_meta);
+      assert.deepEqual(read.search_results, weird.search_results);
+      assert.deepEqual(read.events[0]?.meta, { [odd]: odd });
+      assert.equal(read.events[0]?.position, 1);
+      // The same registration and the same events again are recognised as the same.
+      assert.equal((await store.registerSession(weird, now)).created, false);
+      assert.deepEqual(await store.addEvents(weird.session_id, events, now), { stored: 0, duplicates: 1 });
+      assert.deepEqual(await store.checkIntegrity(), []);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
     it('numbers sessions from 1 in registration order within each batch', async () => {
       const sessions = [newSession(clock), newSession(clock), newSession(clock)];
       const numbers: number[] = [];
