@@ -177,8 +177,10 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       assert.deepEqual(read.search_query, weird.search_query);
       assert.deepEqual(read.search_meta, weird.search_meta);
       assert.deepEqual(read.search_results, weird.search_results);
-      assert.deepEqual(read.events[0]?.meta, { [odd]: odd });
-      assert.equal(read.events[0]?.position, 1);
+      const [event] = read.events;
+      assert.ok(event);
+      assert.deepEqual(event.meta, { [odd]: odd });
+      assert.equal(event.position, 1);
       // The same registration and the same events again are recognised as the same.
       assert.equal((await store.registerSession(weird, now)).created, false);
       assert.deepEqual(await store.addEvents(weird.session_id, events, now), { stored: 0, duplicates: 1 });
