@@ -3,6 +3,7 @@
  * group's read and its insert. The group is rolled back and each request decided on its own.
  */
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { connect, createServer, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
@@ -316,6 +317,47 @@ if (testBackends().includes('postgres')) {
         }
       } finally {
         await Promise.all([current.drop(), old.drop()]);
+      }
+    });
+  });
+}
+
+if (testBackends().includes('postgres')) {
+  describe('PostgreSQL migrations and the statement timeout', () => {
+    it('a store opening while another holds the migration lock longer than the timeout waits for it', async () => {
+      const database = await createTestDatabase();
+      try {
+        // As a long migration in another process does: the migration lock (PostgresStore's MIGRATION_LOCK
+        // key, for this schema) held for 1.5 s, against a statement timeout of 200 ms.
+        const holder = new pg.Client({ connectionString: database.url });
+        await holder.connect();
+        try {
+          await holder.query('SELECT pg_advisory_lock($1, hashtext(current_schema())::int)', [0x636c6b32]);
+          const released = sleep(1500).then(() =>
+            holder.query('SELECT pg_advisory_unlock($1, hashtext(current_schema())::int)', [0x636c6b32]),
+          );
+          const started = Date.now();
+          const { store, applied } = await PostgresStore.open(database.url, { statementTimeoutMs: 200 });
+          try {
+            assert.ok(Date.now() - started >= 1000, 'the store should have waited for the lock');
+            assert.deepEqual(
+              applied,
+              POSTGRES_MIGRATIONS.map((m) => m.version),
+            );
+            const now = nowSeconds();
+            assert.equal(
+              (await store.registerSession(toNewSession(makeSession(), now, DEFAULT_RULES), now)).created,
+              true,
+            );
+          } finally {
+            await store.close();
+          }
+          await released;
+        } finally {
+          await holder.end();
+        }
+      } finally {
+        await database.drop();
       }
     });
   });

@@ -31,6 +31,8 @@ export interface PostgresOptions {
 // schemas of one database do not contend.
 const RELEASE_LOCK = 0x636c6b31;
 const MIGRATION_LOCK = 0x636c6b32;
+/** The longest a migration step may take: setTimeout's maximum, about 24.8 days. */
+const MIGRATION_TIMEOUT_MS = 2 ** 31 - 1;
 
 // bigint (int8) columns hold seconds and counters, far below 2^53: read them as numbers, not strings.
 // (Process-wide, and meant to be: this process's only PostgreSQL client is this store.)
@@ -170,9 +172,25 @@ export class PostgresStore implements ClickstreamStore {
     }
   }
 
+  /**
+   * Applies pending migrations under an advisory lock, in one transaction. Neither the migrations nor the
+   * wait for another process's migration are bound by the statement timeout: migration 4 rewrote a
+   * million sessions in longer than that, and a replica starting meanwhile must wait, not fail.
+   */
   private async migrate(): Promise<number[]> {
     return this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK, this.lockKey]);
+      await client.query('SET LOCAL statement_timeout = 0');
+      // node-postgres's own timeout cannot be turned off per query (0 means its default): the longest it takes.
+      // (It reads `query_timeout` from a query's config; its type declarations leave it out.)
+      const unbounded = (text: string, values: unknown[] = []) => {
+        const config: pg.QueryConfig & { query_timeout: number } = {
+          text,
+          values,
+          query_timeout: MIGRATION_TIMEOUT_MS,
+        };
+        return client.query(config);
+      };
+      await unbounded('SELECT pg_advisory_xact_lock($1, $2)', [MIGRATION_LOCK, this.lockKey]);
       await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
         version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
       const done = new Set(
@@ -181,7 +199,7 @@ export class PostgresStore implements ClickstreamStore {
       const applied: number[] = [];
       for (const migration of POSTGRES_MIGRATIONS) {
         if (done.has(migration.version)) continue;
-        await client.query(migration.sql);
+        await unbounded(migration.sql);
         await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [
           migration.version,
           migration.name,
