@@ -15,6 +15,7 @@ import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import { createTestDatabase, testBackends, withDatabase } from '../support/backends.js';
 import { makeEvent, makeSession, nowSeconds } from '../support/factories.js';
+import { fillBeforeMigration } from '../support/migration-data.js';
 import { DEFAULT_RULES } from '../support/rules.js';
 import { openTestStore } from '../support/test-app.js';
 
@@ -229,18 +230,7 @@ if (testBackends().includes('postgres')) {
         let expected: unknown;
         let dump: Record<string, unknown>;
         try {
-          for (const [index, body] of bodies.entries()) {
-            await store.registerSession(toNewSession(body, now, DEFAULT_RULES), now);
-            const events = [makeEvent({ object_id: body.search_results[1]?.object_id ?? '' }), makeEvent()];
-            await store.addEvents(
-              body.session_id,
-              toNewEvents({ session_id: body.session_id, events }, now, DEFAULT_RULES).events,
-              now,
-            );
-            if (index === 1) await store.releaseBatch('before-migration', now, 600);
-          }
-          const sessions = await Promise.all(bodies.map((b) => store.getSession(b.session_id, 100)));
-          expected = { sessions, batches: await store.listBatches(10) };
+          expected = await fillBeforeMigration(store, bodies, now);
           dump = await withDatabase(current.url, async (client) => {
             const table = async (sql: string): Promise<unknown> =>
               (await client.query<{ rows: unknown }>(`SELECT coalesce(json_agg(t), '[]') AS rows FROM (${sql}) t`))

@@ -10,6 +10,7 @@ import { toNewSession } from '../../src/domain/session.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { makeEvent, makeSession, scratchDir } from '../support/factories.js';
+import { fillBeforeMigration } from '../support/migration-data.js';
 import { DEFAULT_RULES } from '../support/rules.js';
 
 it('sqlite: applies migrations once and keeps the file consistent', async () => {
@@ -155,18 +156,7 @@ it('sqlite: migration 2 rekeys a version-1 file and keeps every session, result,
     const { store } = SqliteStore.open(current, { durability: 'process' });
     const now = Math.floor(Date.now() / 1000);
     const bodies = [makeSession(), makeSession(), makeSession()];
-    for (const [index, body] of bodies.entries()) {
-      await store.registerSession(toNewSession(body, now, DEFAULT_RULES), now);
-      const events = [makeEvent({ object_id: body.search_results[1]?.object_id ?? '' }), makeEvent()];
-      await store.addEvents(
-        body.session_id,
-        toNewEvents({ session_id: body.session_id, events }, now, DEFAULT_RULES).events,
-        now,
-      );
-      if (index === 1) await store.releaseBatch('before-migration', now, 600);
-    }
-    const read = () => Promise.all(bodies.map((b) => store.getSession(b.session_id, 100)));
-    const expected = { sessions: await read(), batches: await store.listBatches(10) };
+    const expected = await fillBeforeMigration(store, bodies, now);
     await store.close();
 
     const old = join(dir, 'version-1.db');
