@@ -119,12 +119,12 @@ export async function seedPostgres(url: string, shape: SeedShape, vacuum: boolea
     // Every session's results are the same JSON list (each result as reads return it).
     await client.query(
       `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-         sort_by, user_id, created_at, created_at_given, registered_at, results)
+         sort_by, user_id, created_at, created_at_given, registered_at, results, result_ids)
        SELECT ${SEED_ID('i')}, b.batch_id, nextval('session_numbers') - b.number_base, to_json('query ' || i),
-         '{"source":"seed"}'::json, NULL, NULL, 'user-' || (i % 1000), $2, true, $2, r.results
+         '{"source":"seed"}'::json, NULL, NULL, 'user-' || (i % 1000), $2, true, $2, r.results, r.ids
        FROM batches b, generate_series(1, $1::int) AS i,
          (SELECT json_agg(json_build_object('object_id', 'obj-' || p, 'position', p, 'rank', (1.0 / (p + 1))::float8,
-            'meta', NULL) ORDER BY p) AS results
+            'meta', NULL) ORDER BY p) AS results, array_agg('obj-' || p ORDER BY p) AS ids
           FROM generate_series(0, $3::int - 1) AS p) r
        WHERE b.released_at IS NULL`,
       [shape.sessions, now, shape.resultsPerSession],

@@ -154,7 +154,11 @@ async function exportTo(
     } finally {
       await threads.close();
       if (!complete && file) {
-        file.stream.destroy();
+        if (!file.stream.closed) {
+          const closed = once(file.stream, 'close');
+          file.stream.destroy();
+          await closed;
+        }
         await rm(file.partialPath, { force: true });
       }
     }

@@ -178,9 +178,9 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
         const output = join(dir, 'batch.jsonl');
         writeFileSync(output, 'an earlier export\n');
 
-        // The events table is locked, so the read of each of the three parts waits (two threads, two parts
-        // each in flight, each on a connection of its own); then the server ends every connection of the
-        // export, as when the database restarts.
+        // The events table is locked, so the read of each of the three parts (sessions 1-50, 51-100, 101-120)
+        // waits, each on a connection of its own: thread 0 reads the first and the third, thread 1 the second.
+        // Then the server ends every connection of the export, as when the database restarts.
         const locker = new pg.Client({ connectionString: database.url });
         await locker.connect();
         let exported: CliResult;

@@ -46,30 +46,46 @@ for (const backend of testBackends()) {
       assert.deepEqual(await store.checkIntegrity(), []);
 
       // SQLite keeps a row per result, keyed by the session's arrival number (sid); PostgreSQL a JSON list in
-      // the session's row, where a result cannot lose its session but the list can be something else.
+      // the session's row with their object ids beside it, where a result cannot lose its session, but the
+      // list can hold something else and the ids can disagree with it. Each stray row comes with the
+      // problem it must be reported as.
+      const ghost = (results: string, ids: string, name: string): string =>
+        `INSERT INTO sessions (session_id, batch_id, session_number, search_query, created_at, created_at_given,
+           registered_at, results, result_ids)
+         SELECT '${name}', batch_id, 999999, '"q"', 0, false, 0, '${results}', '${ids}'
+         FROM batches WHERE released_at IS NULL LIMIT 1`;
       const results =
         backend === 'sqlite'
-          ? ({
+          ? {
               move: 'UPDATE search_results SET position = 7 WHERE sid = (SELECT sid FROM sessions WHERE session_id = $1) AND position = 0',
-              ghost: "INSERT INTO search_results (sid, position, object_id) VALUES (999999, 0, 'x')",
-              orphan: 'result 0 belongs to the unknown session number 999999',
-            } as const)
-          : ({
+              strays: [
+                [
+                  "INSERT INTO search_results (sid, position, object_id) VALUES (999999, 0, 'x')",
+                  'result 0 belongs to the unknown session number 999999',
+                ],
+              ] as const,
+            }
+          : {
               move: `UPDATE sessions SET results = (
                        SELECT json_agg(CASE WHEN n = 1 THEN json_build_object('object_id', r->'object_id', 'position', 7)
                          ELSE r END ORDER BY n)
                        FROM json_array_elements(results) WITH ORDINALITY AS x(r, n))
                      WHERE session_id = $1`,
-              ghost: `INSERT INTO sessions (session_id, batch_id, session_number, search_query, created_at,
-                        created_at_given, registered_at, results)
-                      SELECT 'ghost-session', batch_id, 999999, '"q"', 0, false, 0, '{"object_id": "x"}'
-                      FROM batches WHERE released_at IS NULL`,
-              orphan: 'the results of session ghost-session are not a list of results',
-            } as const);
+              strays: [
+                [
+                  ghost('[{"position": 0}]', '{x}', 'no-object-ids'),
+                  'the results of session no-object-ids are not a list of results',
+                ],
+                [
+                  ghost('[{"object_id": "a", "position": 0}]', '{b}', 'other-ids'),
+                  "the result ids of session other-ids are not its results' object ids",
+                ],
+              ] as const,
+            };
       await tamper(backend, url, [
         ['UPDATE batches SET session_count = session_count + 5 WHERE release_id = $1', ['integrity']],
         [results.move, [body.session_id]],
-        [results.ghost, []],
+        ...results.strays.map(([sql]): [string, unknown[]] => [sql, []]),
       ]);
       const problems = await store.checkIntegrity();
       assert.ok(
@@ -78,7 +94,7 @@ for (const backend of testBackends()) {
       );
       assert.ok(problems.some((p) => p.includes(`results of session ${body.session_id} are not numbered`)));
       assert.ok(problems.some((p) => p.includes('has a position its object is not at')));
-      assert.ok(problems.includes(results.orphan), problems.join('\n'));
+      for (const [, problem] of results.strays) assert.ok(problems.includes(problem), problems.join('\n'));
     });
   });
 }

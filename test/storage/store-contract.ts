@@ -9,6 +9,7 @@ import { toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { toNewSession, type NewSession } from '../../src/domain/session.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import type { RegisterSessionBody } from '../../src/schemas/payloads.js';
+import { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../src/schemas/records.js';
 import { id, makeEvent, makeSession, nowSeconds } from '../support/factories.js';
 import { DEFAULT_RULES } from '../support/rules.js';
 
@@ -185,6 +186,29 @@ export function describeStoreContract(backend: string, open: () => Promise<Opene
       assert.equal((await store.registerSession(weird, now)).created, false);
       assert.deepEqual(await store.addEvents(weird.session_id, events, now), { stored: 0, duplicates: 1 });
       assert.deepEqual(await store.checkIntegrity(), []);
+      await store.releaseBatch(id('release'), tick(), GRACE);
+    });
+
+    it('returns keys in the order of the read schema, so that every backend exports the same bytes', async () => {
+      const now = tick();
+      const session = newSession(now, {
+        search_results: [{ object_id: id('object'), rank: 1, meta: { a: 1 } }],
+        search_meta: { page: 2 },
+      });
+      await store.registerSession(session, now);
+      await store.addEvents(
+        session.session_id,
+        newEvents(session.session_id, [session.search_results[0]?.object_id ?? ''], now),
+        now,
+      );
+      const read = await store.getSession(session.session_id, 10);
+      assert.ok(read);
+      const [event] = read.events;
+      const [result] = read.search_results;
+      assert.ok(event && result);
+      assert.deepEqual(Object.keys(read), Object.keys(SessionWithEvents.properties));
+      assert.deepEqual(Object.keys(result), Object.keys(StoredSearchResult.properties));
+      assert.deepEqual(Object.keys(event), Object.keys(StoredEvent.properties));
       await store.releaseBatch(id('release'), tick(), GRACE);
     });
 

@@ -3,8 +3,9 @@ import type { Migration } from '../sqlite/migrations.js';
 /**
  * Versioned schema of the PostgreSQL store, laid out for Citus: `sessions` (with their search results,
  * since migration 4) and `events` are keyed by `session_id` (their distribution column; every write of a
- * request touches one session), `batches` is a small reference table. Registration never writes `batches`: a session's number comes from
- * a sequence, relative to its batch's `number_base`. Append only: a released migration is never edited.
+ * request touches one session), `batches` is a small reference table. Registration never writes
+ * `batches`: a session's number comes from a sequence, relative to its batch's `number_base`. Append only:
+ * a released migration is never edited.
  */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   {
@@ -92,17 +93,20 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: 'search results in their session row',
     // A row per result made a registration of 20 results 21 rows and their index entries: about 190 us of
     // server CPU per registration, against about 80 us with the results as one JSON value in the session's
-    // row (bench/NOTES.md). They are only ever read and written with their session, and an event's position
-    // is looked up in its session's row. Each element is the result as reads return it, in position order.
-    // The copy rewrites every session row once: 126 s for a million sessions of 20 results on a 2-core
-    // machine. On a large store, run \`clickstream migrate\` at a quiet time.
-    sql: `ALTER TABLE sessions ADD COLUMN results json;
-      UPDATE sessions s SET results = coalesce(
-        (SELECT json_agg(json_build_object('object_id', r.object_id, 'position', r.position, 'rank', r.rank,
-             'meta', r.meta) ORDER BY r.position)
-         FROM search_results r WHERE r.session_id = s.session_id),
-        '[]');
-      ALTER TABLE sessions ALTER COLUMN results SET NOT NULL;
+    // row (bench/NOTES.md). They are only ever read and written with their session. Each element is the
+    // result as reads return it, in position order. Their object ids are also kept as an array, in the same
+    // order: an event's position is looked up there, without unpacking the results' JSON (which may hold
+    // anything, meta included, and which PostgreSQL's JSON operators refuse when it holds \u0000 or a lone
+    // surrogate; ids cannot). The copy rewrites every session row once: 126 s for a million sessions of 20
+    // results on a 2-core machine, while no process of the service may run.
+    sql: `ALTER TABLE sessions ADD COLUMN results json, ADD COLUMN result_ids text[];
+      UPDATE sessions s SET (results, result_ids) = (
+        SELECT coalesce(json_agg(json_build_object('object_id', r.object_id, 'position', r.position, 'rank', r.rank,
+                 'meta', r.meta) ORDER BY r.position), '[]'),
+               coalesce(array_agg(r.object_id ORDER BY r.position), '{}')
+        FROM search_results r WHERE r.session_id = s.session_id);
+      ALTER TABLE sessions ALTER COLUMN results SET NOT NULL, ALTER COLUMN result_ids SET NOT NULL,
+        ADD CONSTRAINT sessions_results_list CHECK (json_typeof(results) = 'array');
       DROP TABLE search_results;`,
   },
 ];

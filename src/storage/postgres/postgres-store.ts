@@ -12,7 +12,6 @@ import {
   groupBy,
   INTEGRITY_RULES,
   noSessionsToRelease,
-  SESSION_COLUMNS,
   toJson,
 } from '../store-helpers.js';
 import { GroupQueue, type GroupEntry } from '../group-queue.js';
@@ -81,8 +80,12 @@ interface SessionRow {
   search_results: StoredSearchResult[];
 }
 
-/** A session's columns, its results (one JSON value, migration 4) last, where reads put them. */
-const SESSION_ROW = `${SESSION_COLUMNS}, results AS search_results`;
+/**
+ * A session's columns in the order of the read schema (StoredSession), so that an export's JSON Lines are
+ * the same bytes as SQLite's; its results are one JSON value (migration 4).
+ */
+const SESSION_ROW = `session_id, batch_id, session_number, search_query, results AS search_results, search_meta,
+  payload_filter, sort_by, user_id, created_at, created_at_given, is_irrelevant`;
 
 interface EventRow {
   session_id: string;
@@ -294,15 +297,16 @@ export class PostgresStore implements ClickstreamStore {
           text: `WITH u AS (
              SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS (session_id text, search_query text,
                search_meta text, payload_filter text, sort_by text, user_id text, created_at bigint,
-               created_at_given boolean, registered_at bigint, search_results text)) WITH ORDINALITY
+               created_at_given boolean, registered_at bigint, search_results text, result_ids text[]))
+               WITH ORDINALITY
                AS u(session_id, search_query, search_meta, payload_filter, sort_by, user_id, created_at, created_at_given,
-                 registered_at, results, n)
+                 registered_at, results, result_ids, n)
            ), s AS (
              INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-               sort_by, user_id, created_at, created_at_given, registered_at, results)
+               sort_by, user_id, created_at, created_at_given, registered_at, results, result_ids)
              SELECT u.session_id, b.batch_id, nextval('session_numbers') - b.number_base, u.search_query::json,
                u.search_meta::json, u.payload_filter::json, u.sort_by::json, u.user_id, u.created_at,
-               u.created_at_given, u.registered_at, u.results::json
+               u.created_at_given, u.registered_at, u.results::json, u.result_ids
              FROM u CROSS JOIN batches b WHERE b.released_at IS NULL
              ORDER BY u.n
              ON CONFLICT (session_id) DO NOTHING
@@ -327,6 +331,8 @@ export class PostgresStore implements ClickstreamStore {
                 created_at_given: session.created_at_given,
                 registered_at: now,
                 search_results: JSON.stringify(session.search_results),
+                // Ids are safe to unpack: the domain refuses control characters and lone surrogates in them.
+                result_ids: session.search_results.map((r) => r.object_id),
               })),
             ),
           ],
@@ -433,18 +439,17 @@ export class PostgresStore implements ClickstreamStore {
   ): Promise<EventOutcome[]> {
     const sessionIds = [...new Set(writes.map((w) => w.sessionId))];
     const keys = writes.flatMap((w) => w.events.map((e) => [w.sessionId, e.event_id] as const));
-    // One statement (one snapshot) for each session's state, its results and the events already stored under
-    // the ids these requests use. Positions are looked up here, not in SQL: PostgreSQL's JSON operators
-    // refuse a value holding \u0000 or a lone surrogate anywhere in it, which JSON (and a result's meta) may.
+    // One statement (one snapshot) for each session's state, its results' object ids (in position order)
+    // and the events already stored under the ids these requests use.
     const states = await client.query<{
       session_id: string;
       sealed_at: number | null;
-      results: StoredSearchResult[];
+      result_ids: string[];
       known: NewEvent[] | null;
     }>({
       // Named, like the registration insert: parsed and planned once per connection.
       name: 'events-states',
-      text: `SELECT s.session_id, b.sealed_at, s.results,
+      text: `SELECT s.session_id, b.sealed_at, s.result_ids,
          (SELECT json_agg(json_build_object('event_id', e.event_id, 'object_id', e.object_id, 'event_type',
              e.event_type, 'created_at', e.created_at, 'created_at_given', e.created_at_given, 'meta', e.meta))
            FROM unnest($2::text[], $3::text[]) AS k(session_id, event_id)
@@ -455,7 +460,10 @@ export class PostgresStore implements ClickstreamStore {
     });
     const stateOf = new Map(states.rows.map((row) => [row.session_id, row]));
     const positionsOf = new Map(
-      states.rows.map((row) => [row.session_id, new Map(row.results.map((r) => [r.object_id, r.position]))]),
+      states.rows.map((row) => [
+        row.session_id,
+        new Map(row.result_ids.map((objectId, position) => [objectId, position])),
+      ]),
     );
     const known = new Map<string, NewEvent>();
     for (const row of states.rows) {
@@ -818,29 +826,33 @@ const CHECK_PAGE = 1000;
 
 /**
  * The rules on search results kept in their session's row, at most 20 problems of each kind: the results
- * are a list of {object_id, position, ...} numbered 0..n-1, and an event's position is where its object is.
+ * are a list of {object_id, position, ...} numbered 0..n-1, the row's result ids are their object ids in
+ * order, and an event's position is where its object is.
  * Checked here, page by page, rather than in SQL: PostgreSQL's JSON operators refuse a value holding
  * \u0000 or a lone surrogate anywhere in it, which a result's meta may.
  */
 async function resultProblems(client: pg.ClientBase): Promise<string[]> {
-  const found = { list: [] as string[], numbering: [] as string[], positions: [] as string[] };
+  const found = { list: [] as string[], numbering: [] as string[], ids: [] as string[], positions: [] as string[] };
   const report = (kind: keyof typeof found, problem: string): void => {
     if (found[kind].length < 20) found[kind].push(problem);
   };
   for (let after = ''; ;) {
-    const { rows } = await client.query<{ session_id: string; results: unknown }>(
-      'SELECT session_id, results FROM sessions WHERE session_id > $1 ORDER BY session_id LIMIT $2',
+    const { rows } = await client.query<{ session_id: string; results: unknown; result_ids: string[] }>(
+      'SELECT session_id, results, result_ids FROM sessions WHERE session_id > $1 ORDER BY session_id LIMIT $2',
       [after, CHECK_PAGE],
     );
     // Each session's object at each position, as its results say.
     const objectAt = new Map<string, Map<unknown, string>>();
-    for (const { session_id: id, results } of rows) {
+    for (const { session_id: id, results, result_ids: ids } of rows) {
       if (!isResultList(results)) {
         report('list', `the results of session ${id} are not a list of results`);
         continue;
       }
       if (results.some((r, index) => r.position !== index)) {
         report('numbering', `the results of session ${id} are not numbered 0..n-1`);
+      }
+      if (ids.length !== results.length || results.some((r, index) => r.object_id !== ids[index])) {
+        report('ids', `the result ids of session ${id} are not its results' object ids`);
       }
       objectAt.set(id, new Map(results.map((r) => [r.position, r.object_id])));
     }
@@ -858,7 +870,7 @@ async function resultProblems(client: pg.ClientBase): Promise<string[]> {
     if (!last || rows.length < CHECK_PAGE) break;
     after = last.session_id;
   }
-  return [...found.list, ...found.numbering, ...found.positions];
+  return Object.values(found).flat();
 }
 
 function isResultList(value: unknown): value is StoredSearchResult[] {
@@ -870,7 +882,8 @@ function isResultList(value: unknown): value is StoredSearchResult[] {
   );
 }
 
+/** An event as reads return it, keys in the order of the read schema (StoredEvent), as SQLite's are. */
 function publicEvent(row: EventRow): StoredEvent {
-  const { session_id: _session, created_at_given: _given, ...event } = row;
-  return event;
+  const { event_id, object_id, event_type, created_at, position, meta } = row;
+  return { event_id, object_id, event_type, created_at, position, meta };
 }
