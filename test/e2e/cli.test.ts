@@ -12,7 +12,7 @@ import type {
   SessionWithEvents,
 } from '../../src/schemas/records.js';
 import pg from 'pg';
-import { createTestDatabase, testBackends, withDatabase } from '../support/backends.js';
+import { createTestDatabase, testBackends, waitForLockWaiters } from '../support/backends.js';
 import { id, makeEvents, makeSession, scratchDir } from '../support/factories.js';
 import { DEFAULT_RULES } from '../support/rules.js';
 import { toNewSession } from '../../src/domain/session.js';
@@ -187,33 +187,16 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
         try {
           await locker.query('BEGIN');
           await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
-          const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
           const running = runCliProcess(
             dir,
             ['export', '--batch-id', batchId, '--output', output, '--threads', '2'],
             env,
           );
-          const waiting = async (): Promise<number> => {
-            const { rows } = await withDatabase(database.url, (client) =>
-              client.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM pg_stat_activity
-                 WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> $1`,
-                [lockerPid],
-              ),
-            );
-            return rows[0]?.n ?? 0;
-          };
-          const deadline = Date.now() + 60_000;
-          while ((await waiting()) < 3) {
-            assert.ok(Date.now() < deadline, 'the export threads should wait for the locked table');
-            await new Promise((resolve) => setTimeout(resolve, 50));
-          }
-          await withDatabase(database.url, (client) =>
-            client.query(
-              `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-               WHERE datname = current_database() AND pid NOT IN (pg_backend_pid(), $1)`,
-              [lockerPid],
-            ),
+          await waitForLockWaiters(locker, 3, 60_000);
+          await locker.query('SELECT pg_stat_clear_snapshot()');
+          await locker.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()`,
           );
           exported = await running;
         } finally {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import type { SessionWithEvents } from '../../src/schemas/records.js';
-import { testBackends, withDatabase } from '../support/backends.js';
+import { testBackends, waitForLockWaiters, withDatabase } from '../support/backends.js';
 import { makeEvent, makeSession } from '../support/factories.js';
 import { assertProblem, json, startTestApp, type TestApp } from '../support/test-app.js';
 
@@ -70,16 +70,8 @@ if (testBackends().includes('postgres')) {
           [session.session_id, contested.event_id, objectId],
         );
         const pending = post('/session/events', { session_id: session.session_id, events: [fresh, contested] });
-        await waitFor(async () => {
-          const waiting = await blocker.query<{ pid: number }>(
-            `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-            [databaseOf(url)],
-          );
-          const pid = waiting.rows[0]?.pid;
-          if (pid === undefined) return false;
-          await blocker.query('SELECT pg_terminate_backend($1)', [pid]);
-          return true;
-        });
+        const [pid] = await waitForLockWaiters(blocker);
+        await blocker.query('SELECT pg_terminate_backend($1)', [pid]);
         const cut = await pending;
         assertProblem(cut, 503, 'service_unavailable');
         assert.equal(cut.headers['retry-after'], '1');
@@ -105,12 +97,4 @@ function adminUrl(url: string): string {
   const admin = new URL(url);
   admin.pathname = '/postgres';
   return admin.toString();
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(20);
-  }
 }

@@ -14,7 +14,7 @@ import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { StoredSearchResult } from '../../src/schemas/records.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
-import { createTestDatabase, testBackends, withDatabase } from '../support/backends.js';
+import { createTestDatabase, testBackends, waitForLockWaiters, withDatabase } from '../support/backends.js';
 import { makeEvent, makeSession, nowSeconds } from '../support/factories.js';
 import { fillBeforeMigration } from '../support/migration-data.js';
 import { DEFAULT_RULES } from '../support/rules.js';
@@ -36,7 +36,7 @@ if (testBackends().includes('postgres')) {
           await other.query('BEGIN');
           await other.query('LOCK TABLE sessions IN ACCESS EXCLUSIVE MODE');
           const pending = store.registerSession(toNewSession(makeSession(), now, DEFAULT_RULES), now);
-          await waitForLockWait(other, target.pathname.slice(1));
+          await waitForLockWaiters(other);
           proxy.resetAll();
           await assert.rejects(
             pending,
@@ -136,7 +136,7 @@ if (testBackends().includes('postgres')) {
           // Both requests in one turn: one group, one insert, which waits on the other process's row.
           const first = store.addEvents(a.sessionId, [fresh, contested], now);
           const second = store.addEvents(b.sessionId, neighbour, now);
-          await waitForLockWait(other, new URL(url).pathname.slice(1));
+          await waitForLockWaiters(other);
           await other.query('COMMIT');
 
           const [firstResult, secondResult] = await Promise.allSettled([first, second]);
@@ -189,22 +189,6 @@ async function startProxy(
       server.close();
     },
   };
-}
-
-async function waitForLockWait(
-  client: { query: (text: string, values: unknown[]) => Promise<{ rows: unknown[] }> },
-  database: string,
-): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const { rows } = await client.query(
-      `SELECT 1 FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
-      [database],
-    );
-    if (rows.length > 0) return;
-    if (Date.now() > deadline) throw new Error('the grouped insert never waited on the other row');
-    await sleep(20);
-  }
 }
 
 if (testBackends().includes('postgres')) {

@@ -57,3 +57,24 @@ export async function withDatabase<T>(url: string, work: (client: pg.Client) => 
     await client.end();
   }
 }
+
+/**
+ * Waits until at least `count` other backends of the client's database wait on a lock, and answers their
+ * pids; fails after `timeoutMs`. Works inside the client's own transaction: PostgreSQL keeps one activity
+ * snapshot for a whole transaction, so it is cleared before each look.
+ */
+export async function waitForLockWaiters(client: pg.ClientBase, count = 1, timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await client.query('SELECT pg_stat_clear_snapshot()');
+    const { rows } = await client.query<{ pid: number }>(
+      `SELECT pid FROM pg_stat_activity
+       WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+    );
+    if (rows.length >= count) return rows.map((row) => row.pid);
+    if (Date.now() > deadline) {
+      throw new Error(`fewer than ${count} backends waited on a lock within ${timeoutMs / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
