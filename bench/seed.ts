@@ -70,12 +70,13 @@ export function seedSqlite(path: string, shape: SeedShape): void {
            NULL, 'user-' || (i % 1000), @now, 1, @now
          FROM n`,
       ).run({ count: shape.sessions, batch: batch.batch_id, base: batch.session_count, now });
+      // Counts bound as integers (a JS number binds as a real): 'obj-' || (j % @per) must read obj-0, not obj-0.0.
       db.prepare(
         `WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < @rows - 1)
          INSERT INTO search_results (sid, position, object_id, rank, meta)
          SELECT s.sid, j % @per, 'obj-' || (j % @per), 1.0 / (j % @per + 1), NULL
          FROM k JOIN sessions s ON s.session_id = printf('seed-%08d', j / @per + 1)`,
-      ).run({ rows: shape.sessions * shape.resultsPerSession, per: shape.resultsPerSession });
+      ).run({ rows: BigInt(shape.sessions * shape.resultsPerSession), per: BigInt(shape.resultsPerSession) });
       if (shape.eventsPerSession > 0) {
         db.prepare(
           `WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < @rows - 1)
@@ -85,9 +86,9 @@ export function seedSqlite(path: string, shape: SeedShape): void {
              (j % @per) % @results, @now, 1, NULL, @now
            FROM k`,
         ).run({
-          rows: shape.sessions * shape.eventsPerSession,
-          per: shape.eventsPerSession,
-          results: shape.resultsPerSession,
+          rows: BigInt(shape.sessions * shape.eventsPerSession),
+          per: BigInt(shape.eventsPerSession),
+          results: BigInt(shape.resultsPerSession),
           now,
         });
       }
