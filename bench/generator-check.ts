@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { cpuWindow, waitForQuietMachine } from './proc-stats.js';
-import { exited, ROOT, sleep, startCeiling, stopProcess } from './processes.js';
+import { exited, ROOT, sleep, startBenchServer, stopProcess } from './processes.js';
 import { runWrk, wrkVersion } from './wrk.js';
 
 const EVENTS_PATH = '/api/v1/clickstream/session/events';
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
   const register = (undo: () => Promise<void>): void => {
     cleanups.push(undo);
   };
-  const ceiling = await startCeiling(register);
+  const ceiling = await startBenchServer('ceiling-server.ts', register);
   const serverPid = ceiling.child.pid ?? -1;
   const rows: Row[] = [];
   try {

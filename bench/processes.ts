@@ -110,15 +110,24 @@ export async function startService(
 }
 
 /**
- * Starts bench/ceiling-server.ts (a bare node:http server) in a process of its own and waits until it
- * listens. Run by node with tsx's loader, so it is compiled once at start, like the built service.
+ * Starts one of the benchmark's own servers in a process of its own and waits until it listens:
+ * bench/ceiling-server.ts (a bare node:http server) or bench/floor-server.ts (the service's HTTP application
+ * over a store that keeps nothing). Run by node with tsx's loader, so it is compiled once at start.
  */
-export async function startCeiling(register: (undo: () => Promise<void>) => void): Promise<Service> {
+export async function startBenchServer(
+  script: 'ceiling-server.ts' | 'floor-server.ts',
+  register: (undo: () => Promise<void>) => void,
+  extraEnv: Readonly<Record<string, string>> = {},
+): Promise<Service> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', fileURLToPath(new URL('./ceiling-server.ts', import.meta.url)), String(port)],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    ['--import', 'tsx', fileURLToPath(new URL(`./${script}`, import.meta.url)), String(port)],
+    {
+      cwd: ROOT,
+      env: { ...process.env, ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   register(() => stopProcess(child));
   let output = '';
@@ -130,9 +139,9 @@ export async function startCeiling(register: (undo: () => Promise<void>) => void
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     child.once('exit', (code) => {
-      reject(new Error(`ceiling server exited with ${code}: ${output}`));
+      reject(new Error(`${script} exited with ${code}: ${output}`));
     });
   });
-  await withTimeout(listening, 30_000, 'ceiling server start');
+  await withTimeout(listening, 30_000, `${script} start`);
   return { base: `http://127.0.0.1:${port}`, child, output: () => output };
 }

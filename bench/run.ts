@@ -4,10 +4,12 @@
  * For each backend the service runs in a process of its own (`node dist/main.js`) on a fresh store per
  * scenario, and wrk (Debian's package, bench/load.lua; see bench/NOTES.md for why not autocannon) drives it
  * from another process. The ceiling is bench/ceiling-server.ts, a bare node:http server in its own process
- * that reads and JSON-parses the same bodies, driven by the same wrk with the same script. Each scenario
- * runs in rounds (--rounds, 3): the ceiling, then the service, each a warm-up and a measured run; the round
- * with the median ratio is reported, so that a machine whose speed drifts (a shared host) is compared with
- * itself minutes, not half an hour, apart. Scenarios:
+ * that reads and JSON-parses the same bodies, driven by the same wrk with the same script. The floor is
+ * bench/floor-server.ts, the service's own HTTP application over a store that keeps nothing: the best ratio
+ * any store could give on this machine. Each scenario runs in rounds (--rounds, 3): the ceiling, the floor,
+ * then the service, each a warm-up and a measured run; the round with the median ratio is reported, so that
+ * a machine whose speed drifts (a shared host) is compared with itself minutes, not half an hour, apart.
+ * Scenarios:
  *   events    POST /session/events, 2 events per request, over sessions registered first through the API
  *   sessions  POST /session with 20 results, a new session_id per request
  *   mixed     a registration, then two event posts for that session (sent once it was answered)
@@ -29,7 +31,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { machineCpuSeconds, processMemoryBytes, waitForQuietMachine } from './proc-stats.js';
-import { exited, ROOT, startCeiling, startService, stopProcess } from './processes.js';
+import { exited, ROOT, startBenchServer, startService, stopProcess } from './processes.js';
 import type { Service } from './processes.js';
 import { createPostgresDatabase, seedPostgres, seedSqlite } from './seed.js';
 import { runWrk, wrkVersion } from './wrk.js';
@@ -291,6 +293,8 @@ interface Measured {
   readonly name: ScenarioName;
   readonly wrk: WrkResult | null;
   readonly ceiling: WrkResult | null;
+  /** The floor's run in the same round as the ceiling's (bench/floor-server.ts). */
+  readonly floor: WrkResult | null;
   readonly rps: number;
   readonly eventsPerSecond: number | null;
   readonly sessionsPerSecond: number | null;
@@ -349,7 +353,7 @@ function failureNotes(what: string, result: WrkResult): string[] {
 async function serviceScenario(
   backend: Backend,
   name: Exclude<ScenarioName, 'export'>,
-  ceiling: Target | null,
+  references: References | null,
 ): Promise<Measured> {
   const store = await freshStore(backend);
   const notes: string[] = [];
@@ -390,15 +394,17 @@ async function serviceScenario(
   const target: Target = { base: service.base, pid, helpers: () => postgresBackendPids(store.database) };
   const rounds: Round[] = [];
   for (let round = 1; round <= ROUNDS && !interrupted(); round++) {
-    const against = ceiling && WITH_CEILING.includes(name) ? await measureCeiling(ceiling, name, round, notes) : null;
-    const measured = { service: await drive(target, script), ceiling: against };
+    const compared = references !== null && WITH_CEILING.includes(name);
+    const against = compared ? await measureReference(references.ceiling, 'ceiling', name, round, notes) : null;
+    const floor = compared ? await measureReference(references.floor, 'floor', name, round, notes) : null;
+    const measured = { service: await drive(target, script), ceiling: against, floor };
     rounds.push(measured);
     console.log(`   round ${round}: ${roundSummary(measured)}`);
   }
   const serviceRss = rss.peak();
   if (service.child.exitCode !== null) throw new Error(`the service died: ${service.output()}`);
   await stopProcess(service.child);
-  const { service: result, ceiling: ceilingResult } = medianRound(rounds);
+  const { service: result, ceiling: ceilingResult, floor: floorResult } = medianRound(rounds);
   const cpu = cpuSummary(result, 'service');
   const seconds = result.seconds;
   if (rounds.length > 1) notes.push(`rounds: ${rounds.map(roundSummary).join('; ')}; the median round is reported`);
@@ -406,6 +412,7 @@ async function serviceScenario(
     name,
     wrk: result,
     ceiling: ceilingResult,
+    floor: floorResult,
     rps: result.requests / seconds,
     eventsPerSecond: name === 'events' || name === 'mixed' ? result.eventsStored / seconds : null,
     sessionsPerSecond:
@@ -422,10 +429,11 @@ async function serviceScenario(
   };
 }
 
-/** One round of a scenario: the ceiling (for scenarios that have one), then the service, minutes apart. */
+/** One round of a scenario: the ceiling and the floor (for scenarios that have them), then the service. */
 interface Round {
   readonly service: WrkResult;
   readonly ceiling: WrkResult | null;
+  readonly floor: WrkResult | null;
 }
 
 const perSecond = (r: WrkResult): number => r.requests / r.seconds;
@@ -434,8 +442,9 @@ const roundScore = (r: Round): number =>
   r.ceiling ? perSecond(r.service) / perSecond(r.ceiling) : perSecond(r.service);
 
 function roundSummary(r: Round): string {
+  const floor = r.ceiling && r.floor ? ` (floor ${(perSecond(r.floor) / perSecond(r.ceiling)).toFixed(2)})` : '';
   return r.ceiling
-    ? `${fmt(perSecond(r.service))} / ${fmt(perSecond(r.ceiling))} req/s = ${roundScore(r).toFixed(2)}`
+    ? `${fmt(perSecond(r.service))} / ${fmt(perSecond(r.ceiling))} req/s = ${roundScore(r).toFixed(2)}${floor}`
     : `${fmt(perSecond(r.service))} req/s`;
 }
 
@@ -453,27 +462,31 @@ function medianRound(rounds: readonly Round[]): Round {
 }
 
 /**
- * The ceiling's run of a round. A ceiling that fails (or answers errors) leaves the round without a ratio
- * and says so in the notes; it does not fail the service's scenario.
+ * The ceiling's or the floor's run of a round. One that fails (or answers errors) leaves the round without
+ * that ratio and says so in the notes; it does not fail the service's scenario.
  */
-async function measureCeiling(
-  ceiling: Target,
+async function measureReference(
+  reference: Target,
+  what: 'ceiling' | 'floor',
   name: ScenarioName,
   round: number,
   notes: string[],
 ): Promise<WrkResult | null> {
   try {
-    const result = await drive(ceiling, ceilingScript(name));
+    const result = await drive(reference, referenceScript(name));
     if (failedCount(result) === 0) return result;
-    notes.push(...failureNotes(`its ceiling, round ${round} (left out)`, result));
+    notes.push(...failureNotes(`its ${what}, round ${round} (left out)`, result));
   } catch (error) {
-    notes.push(`**its ceiling failed in round ${round}**: ${error instanceof Error ? error.message : String(error)}`);
+    notes.push(`**its ${what} failed in round ${round}**: ${error instanceof Error ? error.message : String(error)}`);
   }
   return null;
 }
 
-/** What the ceiling server is driven with for a scenario: the same requests as the service gets. */
-function ceilingScript(name: ScenarioName): Record<string, string | number> {
+/**
+ * What the ceiling and the floor are driven with for a scenario: the same requests as the service gets (the
+ * events go to sessions neither knows, and both answer them as stored).
+ */
+function referenceScript(name: ScenarioName): Record<string, string | number> {
   return name === 'events'
     ? { scenario: 'events', sessions: REGISTERED, prefix: `pre-${tag()}-` }
     : { scenario: name, results: RESULTS };
@@ -550,6 +563,7 @@ async function exportScenario(backend: Backend): Promise<Measured> {
     name: 'export',
     wrk: null,
     ceiling: null,
+    floor: null,
     rps: Number.NaN,
     eventsPerSecond: null,
     sessionsPerSecond: lines / seconds,
@@ -564,11 +578,24 @@ async function exportScenario(backend: Backend): Promise<Measured> {
   };
 }
 
-/** The ceiling server, started once per backend when a scenario that has a ceiling is to run. */
-async function ceilingTarget(scenarios: readonly ScenarioName[]): Promise<Target | null> {
+/** The ceiling and the floor servers, against which the service's write scenarios are measured. */
+interface References {
+  readonly ceiling: Target;
+  readonly floor: Target;
+}
+
+/** Both servers, started once per backend when a scenario that has a ceiling is to run. */
+async function referenceTargets(scenarios: readonly ScenarioName[]): Promise<References | null> {
   if (!scenarios.some((s) => WITH_CEILING.includes(s))) return null;
-  const ceiling = await startCeiling(register);
-  return { base: ceiling.base, pid: ceiling.child.pid ?? -1, helpers: () => Promise.resolve([]) };
+  const target = (server: Service): Target => ({
+    base: server.base,
+    pid: server.child.pid ?? -1,
+    helpers: () => Promise.resolve([]),
+  });
+  const ceiling = await startBenchServer('ceiling-server.ts', register);
+  // At the service's log level, as the service runs.
+  const floor = await startBenchServer('floor-server.ts', register, { CLICKSTREAM_LOG_LEVEL: args['log-level'] });
+  return { ceiling: target(ceiling), floor: target(floor) };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -658,6 +685,7 @@ function scenarioRow(m: Measured): string {
     m.name === 'export' ? `— (export process: ${mb(m.exportRss)})` : mb(m.serviceRss),
     m.ceiling ? fmt(ceilingRps) : '—',
     m.ceiling ? (m.rps / ceilingRps).toFixed(2) : '—',
+    m.ceiling && m.floor ? (m.floor.requests / m.floor.seconds / ceilingRps).toFixed(2) : '—',
     m.failed === 0 ? '0' : `**${fmt(m.failed)}**`,
     m.busy ? `${m.cpu} **(machine busy)**` : m.cpu,
   ];
@@ -705,19 +733,22 @@ function renderReport(report: BackendReport, date: string, machine: string, comm
     `Each scenario runs on a fresh store: per run ${WARMUP} s warm-up, then ${DURATION} s measured, ${CONNECTIONS} connections,`,
     `wrk with ${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''} and bench/load.lua in a process of its own (bench/NOTES.md says why wrk).`,
     'The ceiling is bench/ceiling-server.ts (bare node:http: reads and JSON-parses the same bodies, answers a',
-    'small JSON) in its own process, driven by the same wrk and script. Each scenario runs in',
-    `${ROUNDS} round${ROUNDS > 1 ? 's' : ''} (the ceiling, then the service, on the scenario's store, which grows from round to round); the`,
-    'figures are those of the round with the median ratio (all rounds are listed under Scenarios).',
+    'small JSON) in its own process, driven by the same wrk and script. The floor is bench/floor-server.ts: the',
+    "service's own HTTP application (parsing, validation, domain rules, security hooks, serialisation) over a store",
+    'that keeps nothing; "floor ratio" is its req/s over the ceiling\'s, the best ratio any store could give here.',
+    `Each scenario runs in ${ROUNDS} round${ROUNDS > 1 ? 's' : ''} (the ceiling, the floor, then the service, on the scenario's store, which grows`,
+    'from round to round); the figures are those of the round with the median ratio (all rounds are listed under',
+    'Scenarios).',
     "Latency is wrk's, from sending a request to its answer. Peak RSS: the",
     "service process's VmHWM and VmRSS sampled every 100 ms, from its start (including the preparation) to the end",
     'of the last round. CPU is in cores (1.00 = one CPU busy) over the measured run; "other" is the rest of the',
     'machine (other work, PostgreSQL background processes).',
     '',
     ...(failures.length > 0 ? ['### ERRORS', '', ...failures, ''] : []),
-    '| scenario | req/s | events/s | sessions/s | p50 ms | p99 ms | service peak RSS | ceiling req/s | ratio | failed requests | CPU (cores) |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| scenario | req/s | events/s | sessions/s | p50 ms | p99 ms | service peak RSS | ceiling req/s | ratio | floor ratio | failed requests | CPU (cores) |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...report.measured.map(scenarioRow),
-    ...report.failed.map((f) => `| ${f.name} | **failed** | | | | | | | | | |`),
+    ...report.failed.map((f) => `| ${f.name} | **failed** | | | | | | | | | | |`),
     '',
     '| goal | measured | verdict |',
     '| --- | --- | --- |',
@@ -740,11 +771,11 @@ async function runBackend(backend: Backend): Promise<BackendReport> {
   const measured: Measured[] = [];
   const failed: Failed[] = [];
   const backendMark = cleanups.length;
-  let ceiling: Target | null = null;
+  let references: References | null = null;
   try {
-    ceiling = await ceilingTarget(RUN_SCENARIOS);
+    references = await referenceTargets(RUN_SCENARIOS);
   } catch (error) {
-    console.error(`[${backend}] the ceiling server did not start:`, error);
+    console.error(`[${backend}] the ceiling or the floor server did not start:`, error);
   }
   try {
     for (const name of RUN_SCENARIOS) {
@@ -752,7 +783,7 @@ async function runBackend(backend: Backend): Promise<BackendReport> {
       const mark = cleanups.length;
       console.log(`[${backend}] ${name} ...`);
       try {
-        const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, ceiling);
+        const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, references);
         measured.push(m);
         console.log(`   ${scenarioRow(m)}`);
         for (const note of m.notes.filter((n) => n.startsWith('**'))) console.log(`   !!! ${note}`);
