@@ -77,9 +77,9 @@ function refused(): Promise<never> {
   return Promise.reject(new Error('the benchmark floor keeps nothing: only registrations and event posts'));
 }
 
-// The service's configuration and logger as `clickstream serve` builds them (bench/processes.ts starts the
-// service at CLICKSTREAM_LOG_LEVEL=warn, and so this).
-const config = loadConfig({ ...process.env, CLICKSTREAM_PORT: String(port), CLICKSTREAM_LOG_LEVEL: 'warn' });
+// The service's configuration and logger as `clickstream serve` builds them, from the same environment:
+// bench/run.ts gives both the same CLICKSTREAM_LOG_LEVEL (--log-level).
+const config = loadConfig({ ...process.env, CLICKSTREAM_PORT: String(port) });
 const app = await buildApp({ store: new NothingKept(), config, logger: createLogger(config.logLevel) });
 await app.listen({ host: '127.0.0.1', port });
 const address = app.server.address();
