@@ -1,9 +1,7 @@
 /** Pieces every storage adapter shares: the contract's errors and small collection helpers. */
 import { ClickstreamError } from '../domain/errors.js';
 
-/** Columns of a session row and of an event row, named alike in every backend's schema. */
-export const SESSION_COLUMNS = `session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-  sort_by, user_id, created_at, created_at_given, is_irrelevant`;
+/** Columns of an event row, named alike in every backend's schema. */
 export const EVENT_COLUMNS =
   'session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta';
 

@@ -14,7 +14,6 @@ import {
   groupBy,
   INTEGRITY_RULES,
   noSessionsToRelease,
-  SESSION_COLUMNS,
   toJson,
 } from '../store-helpers.js';
 import { GroupQueue, type GroupEntry } from '../group-queue.js';
@@ -66,6 +65,9 @@ interface EventRow {
   meta: string | null;
 }
 
+/** The columns of SessionRow but its sid. */
+const SESSION_COLUMNS = `session_id, batch_id, session_number, search_query, search_meta, payload_filter,
+  sort_by, user_id, created_at, created_at_given, is_irrelevant`;
 const BATCH_COLUMNS = 'batch_id, release_id, created_at, released_at, sealed_at, session_count';
 
 const fromJsonObject = (text: string | null): Record<string, unknown> | null =>
