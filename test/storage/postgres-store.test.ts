@@ -11,7 +11,7 @@ import { ClickstreamError } from '../../src/domain/errors.js';
 import { toNewEvents, type NewEvent } from '../../src/domain/event.js';
 import { toNewSession } from '../../src/domain/session.js';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
-import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { MIGRATION_LOCK, PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import type { StoredSearchResult } from '../../src/schemas/records.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import { createTestDatabase, testBackends, waitForLockWaiters, withDatabase } from '../support/backends.js';
@@ -327,15 +327,14 @@ if (testBackends().includes('postgres')) {
     it('a store opening while another holds the migration lock longer than the timeout waits for it', async () => {
       const database = await createTestDatabase();
       try {
-        // As a long migration in another process does: the migration lock (PostgresStore's MIGRATION_LOCK
-        // key, for this schema) held for 3.5 s, against a statement timeout of 1 s (which also bounds the
+        // As a long migration in another process does: the migration lock (MIGRATION_LOCK, for this schema) held for 3.5 s, against a statement timeout of 1 s (which also bounds the
         // store's other statements: short enough to show the wait is not bound, long enough for a slow machine).
         const holder = new pg.Client({ connectionString: database.url });
         await holder.connect();
         try {
-          await holder.query('SELECT pg_advisory_lock($1, hashtext(current_schema())::int)', [0x636c6b32]);
+          await holder.query('SELECT pg_advisory_lock($1, hashtext(current_schema())::int)', [MIGRATION_LOCK]);
           const released = sleep(3500).then(() =>
-            holder.query('SELECT pg_advisory_unlock($1, hashtext(current_schema())::int)', [0x636c6b32]),
+            holder.query('SELECT pg_advisory_unlock($1, hashtext(current_schema())::int)', [MIGRATION_LOCK]),
           );
           const started = Date.now();
           const { store, applied } = await PostgresStore.open(database.url, { statementTimeoutMs: 1000 });

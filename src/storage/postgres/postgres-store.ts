@@ -29,7 +29,8 @@ export interface PostgresOptions {
 // Advisory lock classes (first key); the second key is a hash of the schema, so that stores in different
 // schemas of one database do not contend.
 const RELEASE_LOCK = 0x636c6b31;
-const MIGRATION_LOCK = 0x636c6b32;
+/** Held while migrating; exported for the test that holds it as another process would. */
+export const MIGRATION_LOCK = 0x636c6b32;
 /** The longest a migration step may take: setTimeout's maximum, about 24.8 days. */
 const MIGRATION_TIMEOUT_MS = 2 ** 31 - 1;
 
