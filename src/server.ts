@@ -22,8 +22,9 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
   const { store, applied, location } = await createStore(config.databaseUrl, {
     durability: config.durability,
     checkpointThread: true,
+    logger: logger.child({ component: 'store' }),
   });
-  logger.info({ store: location, migrationsApplied: applied, durability: config.durability }, 'store ready');
+  logger.info({ store: location, backend: store.capabilities.backend, migrationsApplied: applied }, 'store ready');
   const app = await buildApp({ store, config, logger });
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -1,16 +1,17 @@
 /**
- * The one reader of the environment. Every setting is declared once in {@link SETTINGS}: its variable,
- * its CLI flag (derived from the variable), its default, its parser and its help text. The README table,
- * `--help` and validation all come from that list.
+ * The one reader of the environment: builds the frozen configuration from the settings declared in
+ * `settings.ts`, reporting every problem at once.
  */
+import type { Limits } from '../domain/limits.js';
+import type { Durability } from '../storage/driver.js';
+import { driverFor } from '../storage/drivers.js';
+import { LOG_LEVELS, type MutableConfig, SETTINGS, settingLabel } from './settings.js';
 
-import { isIP } from 'node:net';
-import { DEFAULT_LIMITS, type Limits } from '../domain/limits.js';
+export type { Durability } from '../storage/driver.js';
+export { DURABILITY_MODES } from '../storage/driver.js';
+export { FLAG_SETTINGS, flagName, MIN_KEY_LENGTH, SETTINGS, settingsHelp, settingsMarkdownTable } from './settings.js';
+export { LOG_LEVELS };
 
-export const DURABILITY_MODES = ['process', 'power-loss'] as const;
-export type Durability = (typeof DURABILITY_MODES)[number];
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface Config {
@@ -31,275 +32,6 @@ export interface Config {
   readonly trustProxy: string | false;
   readonly logLevel: LogLevel;
   readonly limits: Limits;
-}
-
-type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
-
-interface Setting {
-  readonly variable: string;
-  readonly defaultValue: string | undefined;
-  readonly help: string;
-  /** A key: never echoed in messages, and read from the environment only (a flag shows in `ps`). */
-  readonly secret?: boolean;
-  readonly parse: (raw: string) => Parsed;
-  readonly assign: (target: MutableConfig, value: unknown) => void;
-}
-
-type MutableConfig = { -readonly [K in Exclude<keyof Config, 'limits'>]: Config[K] } & {
-  limits: { -readonly [K in keyof Limits]: Limits[K] };
-};
-
-const integer =
-  (min: number, max: number) =>
-  (raw: string): Parsed => {
-    if (!/^\d+$/.test(raw.trim())) return { ok: false, message: `must be a whole number, got "${raw}"` };
-    const value = Number(raw.trim());
-    if (value < min || value > max) return { ok: false, message: `must be between ${min} and ${max}, got ${value}` };
-    return { ok: true, value };
-  };
-
-const oneOf =
-  (allowed: readonly string[]) =>
-  (raw: string): Parsed =>
-    allowed.includes(raw.trim())
-      ? { ok: true, value: raw.trim() }
-      : { ok: false, message: `must be one of ${allowed.join(', ')}, got "${raw}"` };
-
-const text = (raw: string): Parsed =>
-  raw.trim() === '' ? { ok: false, message: 'must not be empty' } : { ok: true, value: raw.trim() };
-
-const databaseUrl = (raw: string): Parsed => {
-  const url = raw.trim();
-  if (url === 'sqlite:')
-    return { ok: false, message: 'needs a file path after sqlite: (e.g. sqlite:./data/clickstream.db)' };
-  return /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(url)
-    ? { ok: true, value: url }
-    : { ok: false, message: `must start with sqlite: or postgres://, got "${raw}"` };
-};
-
-/** Shortest accepted key: 16 characters from a generator (`openssl rand -hex 16` gives 32) resist guessing. */
-export const MIN_KEY_LENGTH = 16;
-
-const key = (raw: string): Parsed => {
-  const value = raw.trim();
-  if (value === '') return { ok: false, message: 'must not be empty' };
-  if (value.length < MIN_KEY_LENGTH) return { ok: false, message: `must be at least ${MIN_KEY_LENGTH} characters` };
-  if (/[\s,]/.test(value)) return { ok: false, message: 'must not contain spaces or commas' };
-  return { ok: true, value };
-};
-
-const keyList = (raw: string): Parsed => {
-  const keys: string[] = [];
-  for (const [index, part] of raw.split(',').entries()) {
-    if (part.trim() === '') continue;
-    const parsed = key(part);
-    if (!parsed.ok) return { ok: false, message: `key ${index + 1} of the list ${parsed.message}` };
-    keys.push(String(parsed.value));
-  }
-  return keys.length > 0 ? { ok: true, value: keys } : { ok: false, message: 'must name at least one key' };
-};
-
-const originList = (raw: string): Parsed => {
-  const origins = raw
-    .split(',')
-    .map((origin) => origin.trim())
-    .filter((origin) => origin !== '');
-  for (const origin of origins) {
-    if (origin === '*') continue;
-    let parsed: URL | undefined;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      parsed = undefined;
-    }
-    // An origin is scheme://host[:port] exactly, as browsers send it: no path, no trailing slash.
-    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      return { ok: false, message: `"${origin}" is not an origin like https://shop.example or http://localhost:3000` };
-    }
-  }
-  return { ok: true, value: origins };
-};
-
-/** Addresses and CIDR ranges only: `true` (trust anyone) or a hop count would let any client pick its address. */
-const trustProxy = (raw: string): Parsed => {
-  const entries = raw
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
-  if (entries.length === 0) return { ok: true, value: false };
-  for (const entry of entries) {
-    const [address = '', prefix, extra] = entry.split('/');
-    const family = isIP(address);
-    const bits = family === 4 ? 32 : 128;
-    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
-    if (family === 0 || !prefixOk || extra !== undefined) {
-      return { ok: false, message: `"${entry}" is not an IP address or a CIDR range (10.0.0.0/8, fd00::/8)` };
-    }
-  }
-  return { ok: true, value: entries.join(',') };
-};
-
-const number = (value: unknown): number => Number(value);
-
-export const SETTINGS: readonly Setting[] = [
-  {
-    variable: 'CLICKSTREAM_HOST',
-    defaultValue: '127.0.0.1',
-    help: 'Address the HTTP server binds to.',
-    parse: text,
-    assign: (c, v) => (c.host = String(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_PORT',
-    defaultValue: '5000',
-    help: 'TCP port of the HTTP server (0 picks a free port).',
-    parse: integer(0, 65535),
-    assign: (c, v) => (c.port = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_DATABASE_URL',
-    defaultValue: 'sqlite:./data/clickstream.db',
-    help: 'Store location: sqlite:<path> (embedded, default) or postgres://... .',
-    parse: databaseUrl,
-    assign: (c, v) => (c.databaseUrl = String(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_DURABILITY',
-    defaultValue: 'process',
-    help: 'process: acknowledged writes survive a crash of the process (SQLite WAL, synchronous=NORMAL); power-loss: they also survive a power loss or OS crash (synchronous=FULL, slower).',
-    parse: oneOf(DURABILITY_MODES),
-    assign: (c, v) => (c.durability = v as Durability),
-  },
-  {
-    variable: 'CLICKSTREAM_LATE_EVENT_GRACE_SECONDS',
-    defaultValue: '600',
-    help: 'After a release, events and irrelevant flags for the batch are still accepted this long; then the batch is sealed.',
-    parse: integer(0, 31 * 86400),
-    assign: (c, v) => (c.lateEventGraceSeconds = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_TIME_WINDOW_PAST_SECONDS',
-    defaultValue: '86400',
-    help: 'Oldest accepted created_at, in seconds before server time.',
-    parse: integer(0, 10 * 365 * 86400),
-    assign: (c, v) => (c.timeWindowPastSeconds = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_TIME_WINDOW_FUTURE_SECONDS',
-    defaultValue: '300',
-    help: 'Newest accepted created_at, in seconds after server time (clock skew).',
-    parse: integer(0, 86400),
-    assign: (c, v) => (c.timeWindowFutureSeconds = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_ADMIN_KEY',
-    defaultValue: undefined,
-    help: `Key that authorises every route, sent as Authorization: Bearer <key> or X-API-Key (never accepted in the URL). At least ${MIN_KEY_LENGTH} characters; environment only. With no key at all, the service serves this machine only.`,
-    secret: true,
-    parse: key,
-    assign: (c, v) => (c.adminKey = String(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_INGEST_KEYS',
-    defaultValue: undefined,
-    help: `Comma-separated keys that authorise the client routes only; they may be public (embedded in web pages). Sent as a header, or as ?key= on client routes (sendBeacon). At least ${MIN_KEY_LENGTH} characters each; environment only.`,
-    secret: true,
-    parse: keyList,
-    assign: (c, v) => (c.ingestKeys = v as string[]),
-  },
-  {
-    variable: 'CLICKSTREAM_CORS_ORIGINS',
-    defaultValue: undefined,
-    help: 'Comma-separated origins (https://shop.example) whose pages may call the API from a browser and read the answers (the keys still decide what each may do); * allows any origin. Unset: no CORS headers. Without keys, local origins only.',
-    parse: originList,
-    assign: (c, v) => (c.corsOrigins = v as string[]),
-  },
-  {
-    variable: 'CLICKSTREAM_RATE_LIMIT_PER_MINUTE',
-    defaultValue: '0',
-    help: 'Most requests per minute: per admin key, per ingest key and client address, or per client address for requests without a valid key; then 429 with Retry-After. Counted per process. 0 is off.',
-    parse: integer(0, 100_000_000),
-    assign: (c, v) => (c.rateLimitPerMinute = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_TRUST_PROXY',
-    defaultValue: undefined,
-    help: 'Addresses or CIDR ranges (comma-separated) of reverse proxies whose X-Forwarded-For gives the client address used by rate limits. Unset: the connection address.',
-    parse: trustProxy,
-    assign: (c, v) => (c.trustProxy = v as string | false),
-  },
-  {
-    variable: 'CLICKSTREAM_LOG_LEVEL',
-    defaultValue: 'info',
-    help: `Log level: ${LOG_LEVELS.join(', ')}.`,
-    parse: oneOf(LOG_LEVELS),
-    assign: (c, v) => (c.logLevel = v as LogLevel),
-  },
-  {
-    variable: 'CLICKSTREAM_MAX_BODY_BYTES',
-    defaultValue: String(DEFAULT_LIMITS.maxBodyBytes),
-    help: 'Largest accepted request body, in bytes (413 above it).',
-    parse: integer(1024, 1024 * 1024 * 1024),
-    assign: (c, v) => (c.limits.maxBodyBytes = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_MAX_RESULTS_PER_SESSION',
-    defaultValue: String(DEFAULT_LIMITS.maxResultsPerSession),
-    help: "Most entries in one session's search_results.",
-    parse: integer(1, 1_000_000),
-    assign: (c, v) => (c.limits.maxResultsPerSession = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_MAX_EVENTS_PER_REQUEST',
-    defaultValue: String(DEFAULT_LIMITS.maxEventsPerRequest),
-    help: 'Most events in one POST /session/events request.',
-    parse: integer(1, 1_000_000),
-    assign: (c, v) => (c.limits.maxEventsPerRequest = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_MAX_ID_LENGTH',
-    defaultValue: String(DEFAULT_LIMITS.maxIdLength),
-    help: 'Longest session_id, event_id, object_id, user_id or release_id, in characters.',
-    parse: integer(1, 65536),
-    assign: (c, v) => (c.limits.maxIdLength = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_MAX_META_BYTES',
-    defaultValue: String(DEFAULT_LIMITS.maxMetaBytes),
-    help: 'Largest serialized meta (or item_info) of one result or event, in bytes.',
-    parse: integer(2, 64 * 1024 * 1024),
-    assign: (c, v) => (c.limits.maxMetaBytes = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_MAX_SEARCH_META_BYTES',
-    defaultValue: String(DEFAULT_LIMITS.maxSearchMetaBytes),
-    help: 'Largest serialized search_meta, payload_filter, sort_by or structured search_query, in bytes.',
-    parse: integer(2, 64 * 1024 * 1024),
-    assign: (c, v) => (c.limits.maxSearchMetaBytes = number(v)),
-  },
-  {
-    variable: 'CLICKSTREAM_MAX_JSON_DEPTH',
-    defaultValue: String(DEFAULT_LIMITS.maxJsonDepth),
-    help: 'Deepest nesting of objects and arrays accepted in a request body.',
-    parse: integer(2, 1000),
-    assign: (c, v) => (c.limits.maxJsonDepth = number(v)),
-  },
-];
-
-/** The settings that have a CLI flag: all but the secrets. */
-export const FLAG_SETTINGS: readonly Setting[] = SETTINGS.filter((s) => s.secret !== true);
-
-/** How a setting is named in messages: `CLICKSTREAM_X (--x)`, or the variable alone for a secret. */
-function settingLabel(setting: Setting): string {
-  return setting.secret ? setting.variable : `${setting.variable} (${flagName(setting.variable)})`;
-}
-
-/** `CLICKSTREAM_LATE_EVENT_GRACE_SECONDS` -> `--late-event-grace-seconds`. */
-export function flagName(variable: string): string {
-  return `--${variable
-    .replace(/^CLICKSTREAM_/, '')
-    .toLowerCase()
-    .replaceAll('_', '-')}`;
 }
 
 export class ConfigError extends Error {
@@ -342,8 +74,11 @@ export function loadConfig(
     },
   };
   const problems: string[] = [];
+  const explicit: string[] = [];
   for (const setting of SETTINGS) {
-    const raw = overrides[setting.variable] ?? env[setting.variable] ?? setting.defaultValue;
+    const given = overrides[setting.variable] ?? env[setting.variable];
+    if (given !== undefined) explicit.push(setting.variable);
+    const raw = given ?? setting.defaultValue;
     if (raw === undefined) continue;
     const parsed = setting.parse(raw);
     if (parsed.ok) setting.assign(draft, parsed.value);
@@ -352,6 +87,7 @@ export function loadConfig(
       problems.push(`${settingLabel(setting)} ${shown}`);
     }
   }
+  problems.push(...backendProblems(draft.databaseUrl, explicit));
   if (draft.adminKey !== undefined && draft.ingestKeys.includes(draft.adminKey)) {
     problems.push(
       'CLICKSTREAM_ADMIN_KEY is also listed in CLICKSTREAM_INGEST_KEYS; ingest keys may be public, so the admin key must be another one',
@@ -362,6 +98,18 @@ export function loadConfig(
   Object.freeze(draft.ingestKeys);
   Object.freeze(draft.corsOrigins);
   return Object.freeze(draft);
+}
+
+/** Backend-specific settings given explicitly for a backend whose driver does not honour them. */
+function backendProblems(databaseUrl: string, explicit: readonly string[]): string[] {
+  const driver = driverFor(databaseUrl);
+  if (!driver) return [];
+  return SETTINGS.filter(
+    (s) => s.backendSpecific === true && explicit.includes(s.variable) && !driver.settings.includes(s.variable),
+  ).map(
+    (s) =>
+      `${settingLabel(s)} does not apply to the ${driver.name} store (CLICKSTREAM_DATABASE_URL); it would be ignored, so unset it`,
+  );
 }
 
 /** Whether any API key is configured; without one, every route is open to whoever reaches the port. */
@@ -392,22 +140,4 @@ export function isLoopback(host: string): boolean {
     .toLowerCase()
     .replace(/^\[|\]$/g, '');
   return h === 'localhost' || h === '::1' || /^(::ffff:)?127(\.\d{1,3}){3}$/.test(h);
-}
-
-/** Help lines for every setting, as printed by `--help`. */
-export function settingsHelp(): string {
-  return FLAG_SETTINGS.map((s) => {
-    const def = s.defaultValue === undefined ? 'unset' : s.defaultValue;
-    return `  ${flagName(s.variable)} <value>\n      ${s.variable} (default: ${def})\n      ${s.help}`;
-  }).join('\n');
-}
-
-/** The configuration table of the README, generated so that it cannot drift from {@link SETTINGS}. */
-export function settingsMarkdownTable(): string {
-  const rows = SETTINGS.map((s) => {
-    const def = s.defaultValue === undefined ? 'unset' : `\`${s.defaultValue}\``;
-    const flag = s.secret ? '(environment only)' : `\`${flagName(s.variable)}\``;
-    return `| \`${s.variable}\` | ${flag} | ${def} | ${s.help.replaceAll('|', '\\|')} |`;
-  });
-  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

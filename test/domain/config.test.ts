@@ -126,6 +126,30 @@ describe('loadConfig', () => {
     assert.match(error.message, /CLICKSTREAM_DATABASE_URL \(--database-url\) needs a file path/);
   });
 
+  it('refuses a backend-specific setting given explicitly for a backend that ignores it, and names both', () => {
+    const postgres = { CLICKSTREAM_DATABASE_URL: 'postgres://db.example/clickstream' };
+    // The default applies everywhere: unset, the setting is no problem on PostgreSQL.
+    assert.equal(loadConfig(postgres).databaseUrl, postgres.CLICKSTREAM_DATABASE_URL);
+    for (const given of [
+      { env: { ...postgres, CLICKSTREAM_DURABILITY: 'power-loss' }, overrides: {} },
+      { env: postgres, overrides: { CLICKSTREAM_DURABILITY: 'process' } },
+    ]) {
+      const error = configError(given.env, given.overrides);
+      assert.equal(error.problems.length, 1, error.message);
+      assert.match(
+        error.problems[0] ?? '',
+        /^CLICKSTREAM_DURABILITY \(--durability\) does not apply to the postgres store/,
+      );
+    }
+    // On SQLite the same setting is read.
+    assert.equal(loadConfig({ CLICKSTREAM_DURABILITY: 'power-loss' }).durability, 'power-loss');
+  });
+
+  it('checks a store URL through the driver that serves it', () => {
+    const error = configError({ CLICKSTREAM_DATABASE_URL: 'postgres://[::1' });
+    assert.match(error.message, /CLICKSTREAM_DATABASE_URL \(--database-url\) is not a valid URL/);
+  });
+
   it('reads the admin key and the ingest keys', () => {
     const config = loadConfig(
       { CLICKSTREAM_INGEST_KEYS: ' ingest-key-0123456789, ,ingest-key-abcdefghij ' },

@@ -111,8 +111,9 @@ export async function startService(
   dir: string,
   overrides: Readonly<Record<string, string>> = {},
   args: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
 ): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/main.ts', ...args], {
     cwd: REPO_ROOT,
     env: childEnv(dir, overrides),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -199,8 +200,9 @@ export async function runCliProcess(
   dir: string,
   args: readonly string[],
   overrides: Readonly<Record<string, string>> = {},
+  nodeArgs: readonly string[] = [],
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/cli/main.ts', ...args], {
     cwd: REPO_ROOT,
     env: childEnv(dir, overrides),
     stdio: ['ignore', 'pipe', 'pipe'],

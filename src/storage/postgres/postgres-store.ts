@@ -4,6 +4,7 @@ import { ClickstreamError } from '../../domain/errors.js';
 import { isSameEvent, type NewEvent } from '../../domain/event.js';
 import type { NewSession, SessionRecord } from '../../domain/session.js';
 import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
+import { SILENT_STORE_LOGGER, type StoreLogger } from '../driver.js';
 import type { ClickstreamStore, StoreCapabilities } from '../store.js';
 import {
   assertWritable,
@@ -24,6 +25,8 @@ export interface PostgresOptions {
   readonly connectionTimeoutMs?: number;
   /** Longest statement, and longest idle time inside a transaction, before the database ends it. */
   readonly statementTimeoutMs?: number;
+  /** Where lost connections are reported (they also fail the request that used them, as 503). */
+  readonly logger?: StoreLogger;
 }
 
 // Advisory lock classes (first key); the second key is a hash of the schema, so that stores in different
@@ -156,13 +159,18 @@ export class PostgresStore implements ClickstreamStore {
         '-c extra_float_digits=3',
       ].join(' '),
     });
+    const logger = options.logger ?? SILENT_STORE_LOGGER;
     // A connection the server closes while idle (restart, pg_terminate_backend) must not crash the
     // process; the pool replaces it on the next request.
-    pool.on('error', () => undefined);
+    pool.on('error', (error) => {
+      logger.warn({ err: error }, 'an idle PostgreSQL connection was lost; the pool replaces it');
+    });
     // pg-pool removes its listener while a connection is lent out; a reset socket would then emit an
-    // unhandled 'error' and end the process. The failing query rejects on its own, which is what we use.
+    // unhandled 'error' and end the process. The failing query rejects on its own (503), and is logged here.
     pool.on('connect', (client) => {
-      client.on('error', () => undefined);
+      client.on('error', (error) => {
+        logger.warn({ err: error }, 'a PostgreSQL connection in use was lost; its request is answered 503');
+      });
     });
     try {
       const { rows } = await pool.query<{ key: number }>('SELECT hashtext(current_schema())::int AS key');

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../worker-thread.js';
+import type { StoreLogger } from '../driver.js';
 
 /**
  * WAL checkpoints off the event loop.
@@ -32,14 +33,16 @@ export class Checkpointer {
   private readonly worker: Worker;
   private readonly counters = { checkpoints: 0, frames: 0 };
 
-  constructor(settings: CheckpointerSettings) {
+  constructor(settings: CheckpointerSettings, logger: StoreLogger) {
     this.worker = startWorker(import.meta.url, 'checkpoint-thread', { workerData: settings });
     this.worker.on('message', (report: CheckpointReport) => {
       this.counters.checkpoints++;
       this.counters.frames += report.frames;
     });
     // A failed thread only costs speed: the writer's automatic checkpoints still run.
-    this.worker.on('error', () => undefined);
+    this.worker.on('error', (error) => {
+      logger.warn({ err: error }, 'the WAL checkpoint thread failed; checkpoints continue on the writer');
+    });
     // The thread never keeps the process alive; close() stops it.
     this.worker.unref();
   }

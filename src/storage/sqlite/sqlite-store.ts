@@ -6,6 +6,7 @@ import { ClickstreamError } from '../../domain/errors.js';
 import { isSameEvent, type NewEvent } from '../../domain/event.js';
 import type { NewSession, SessionRecord } from '../../domain/session.js';
 import type { SessionWithEvents, StoredEvent, StoredSearchResult } from '../../schemas/records.js';
+import { SILENT_STORE_LOGGER, type StoreLogger } from '../driver.js';
 import type { ClickstreamStore, StoreCapabilities } from '../store.js';
 import {
   assertWritable,
@@ -30,6 +31,8 @@ export interface SqliteOptions {
    * that runs once does without (a thread is a V8 instance of its own, about 10 MB more).
    */
   readonly checkpointThread?: boolean;
+  /** Where failures no request sees are reported (the checkpoint thread's). */
+  readonly logger?: StoreLogger;
 }
 
 interface SessionRow {
@@ -153,7 +156,10 @@ export class SqliteStore implements ClickstreamStore {
       db.pragma('foreign_keys = ON');
       const checkpointer =
         path !== ':memory:' && options.checkpointThread === true
-          ? new Checkpointer({ path, synchronous, busyEveryMs: 10, idleEveryMs: 250 })
+          ? new Checkpointer(
+              { path, synchronous, busyEveryMs: 10, idleEveryMs: 250 },
+              options.logger ?? SILENT_STORE_LOGGER,
+            )
           : null;
       return { store: new SqliteStore(db, checkpointer), applied };
     } catch (error) {

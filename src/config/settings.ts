@@ -1,0 +1,298 @@
+/**
+ * Every setting, declared once: its variable, its CLI flag (derived from the variable), its default, its
+ * parser and its help text. The README table, `--help` and validation all come from {@link SETTINGS}.
+ */
+import { isIP } from 'node:net';
+import { DEFAULT_LIMITS, LIMIT_VARIABLES, type Limits } from '../domain/limits.js';
+import { DURABILITY_MODES, type Durability } from '../storage/driver.js';
+import { storeUrlProblem } from '../storage/drivers.js';
+import type { Config, LogLevel } from './config.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Shortest accepted key: 16 characters from a generator (`openssl rand -hex 16` gives 32) resist guessing. */
+export const MIN_KEY_LENGTH = 16;
+
+type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
+
+export type MutableConfig = { -readonly [K in Exclude<keyof Config, 'limits'>]: Config[K] } & {
+  limits: { -readonly [K in keyof Limits]: Limits[K] };
+};
+
+export interface Setting {
+  readonly variable: string;
+  readonly defaultValue: string | undefined;
+  readonly help: string;
+  /** A key: never echoed in messages, and read from the environment only (a flag shows in `ps`). */
+  readonly secret?: boolean;
+  /**
+   * Honoured by some storage backends only (those whose driver lists it); set explicitly for another
+   * backend, it is refused at start rather than silently ignored.
+   */
+  readonly backendSpecific?: boolean;
+  readonly parse: (raw: string) => Parsed;
+  readonly assign: (target: MutableConfig, value: unknown) => void;
+}
+
+const integer =
+  (min: number, max: number) =>
+  (raw: string): Parsed => {
+    if (!/^\d+$/.test(raw.trim())) return { ok: false, message: `must be a whole number, got "${raw}"` };
+    const value = Number(raw.trim());
+    if (value < min || value > max) return { ok: false, message: `must be between ${min} and ${max}, got ${value}` };
+    return { ok: true, value };
+  };
+
+const oneOf =
+  (allowed: readonly string[]) =>
+  (raw: string): Parsed =>
+    allowed.includes(raw.trim())
+      ? { ok: true, value: raw.trim() }
+      : { ok: false, message: `must be one of ${allowed.join(', ')}, got "${raw}"` };
+
+const text = (raw: string): Parsed =>
+  raw.trim() === '' ? { ok: false, message: 'must not be empty' } : { ok: true, value: raw.trim() };
+
+/** Checked by the storage drivers, which know their URL forms. */
+const databaseUrl = (raw: string): Parsed => {
+  const url = raw.trim();
+  const problem = storeUrlProblem(url);
+  return problem === null ? { ok: true, value: url } : { ok: false, message: problem };
+};
+
+const key = (raw: string): Parsed => {
+  const value = raw.trim();
+  if (value === '') return { ok: false, message: 'must not be empty' };
+  if (value.length < MIN_KEY_LENGTH) return { ok: false, message: `must be at least ${MIN_KEY_LENGTH} characters` };
+  if (/[\s,]/.test(value)) return { ok: false, message: 'must not contain spaces or commas' };
+  return { ok: true, value };
+};
+
+const keyList = (raw: string): Parsed => {
+  const keys: string[] = [];
+  for (const [index, part] of raw.split(',').entries()) {
+    if (part.trim() === '') continue;
+    const parsed = key(part);
+    if (!parsed.ok) return { ok: false, message: `key ${index + 1} of the list ${parsed.message}` };
+    keys.push(String(parsed.value));
+  }
+  return keys.length > 0 ? { ok: true, value: keys } : { ok: false, message: 'must name at least one key' };
+};
+
+const originList = (raw: string): Parsed => {
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter((origin) => origin !== '');
+  for (const origin of origins) {
+    if (origin === '*') continue;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    // An origin is scheme://host[:port] exactly, as browsers send it: no path, no trailing slash.
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      return { ok: false, message: `"${origin}" is not an origin like https://shop.example or http://localhost:3000` };
+    }
+  }
+  return { ok: true, value: origins };
+};
+
+/** Addresses and CIDR ranges only: `true` (trust anyone) or a hop count would let any client pick its address. */
+const trustProxy = (raw: string): Parsed => {
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  if (entries.length === 0) return { ok: true, value: false };
+  for (const entry of entries) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = family === 4 ? 32 : 128;
+    const prefixOk = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= bits);
+    if (family === 0 || !prefixOk || extra !== undefined) {
+      return { ok: false, message: `"${entry}" is not an IP address or a CIDR range (10.0.0.0/8, fd00::/8)` };
+    }
+  }
+  return { ok: true, value: entries.join(',') };
+};
+
+const number = (value: unknown): number => Number(value);
+
+/** The input limits: each one a whole number within its range, with its default from DEFAULT_LIMITS. */
+const LIMITS: readonly { key: keyof Limits; min: number; max: number; help: string }[] = [
+  {
+    key: 'maxBodyBytes',
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    help: 'Largest accepted request body, in bytes (413 above it).',
+  },
+  { key: 'maxResultsPerSession', min: 1, max: 1_000_000, help: "Most entries in one session's search_results." },
+  { key: 'maxEventsPerRequest', min: 1, max: 1_000_000, help: 'Most events in one POST /session/events request.' },
+  {
+    key: 'maxIdLength',
+    min: 1,
+    max: 65536,
+    help: 'Longest session_id, event_id, object_id, user_id or release_id, in characters.',
+  },
+  {
+    key: 'maxMetaBytes',
+    min: 2,
+    max: 64 * 1024 * 1024,
+    help: 'Largest serialized meta (or item_info) of one result or event, in bytes.',
+  },
+  {
+    key: 'maxSearchMetaBytes',
+    min: 2,
+    max: 64 * 1024 * 1024,
+    help: 'Largest serialized search_meta, payload_filter, sort_by or structured search_query, in bytes.',
+  },
+  {
+    key: 'maxJsonDepth',
+    min: 2,
+    max: 1000,
+    help: 'Deepest nesting of objects and arrays accepted in a request body.',
+  },
+];
+
+const LIMIT_SETTINGS: readonly Setting[] = LIMITS.map(({ key: name, min, max, help }) => ({
+  variable: LIMIT_VARIABLES[name],
+  defaultValue: String(DEFAULT_LIMITS[name]),
+  help,
+  parse: integer(min, max),
+  assign: (c, v) => (c.limits[name] = number(v)),
+}));
+
+export const SETTINGS: readonly Setting[] = [
+  {
+    variable: 'CLICKSTREAM_HOST',
+    defaultValue: '127.0.0.1',
+    help: 'Address the HTTP server binds to.',
+    parse: text,
+    assign: (c, v) => (c.host = String(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_PORT',
+    defaultValue: '5000',
+    help: 'TCP port of the HTTP server (0 picks a free port).',
+    parse: integer(0, 65535),
+    assign: (c, v) => (c.port = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_DATABASE_URL',
+    defaultValue: 'sqlite:./data/clickstream.db',
+    help: 'Store location: sqlite:<path> (embedded, default) or postgres://... .',
+    parse: databaseUrl,
+    assign: (c, v) => (c.databaseUrl = String(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_DURABILITY',
+    defaultValue: 'process',
+    help: "SQLite only (PostgreSQL follows the server's synchronous_commit). process: acknowledged writes survive a crash of the process (WAL, synchronous=NORMAL); power-loss: they also survive a power loss or OS crash (synchronous=FULL, slower).",
+    backendSpecific: true,
+    parse: oneOf(DURABILITY_MODES),
+    assign: (c, v) => (c.durability = v as Durability),
+  },
+  {
+    variable: 'CLICKSTREAM_LATE_EVENT_GRACE_SECONDS',
+    defaultValue: '600',
+    help: 'After a release, events and irrelevant flags for the batch are still accepted this long; then the batch is sealed.',
+    parse: integer(0, 31 * 86400),
+    assign: (c, v) => (c.lateEventGraceSeconds = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_TIME_WINDOW_PAST_SECONDS',
+    defaultValue: '86400',
+    help: 'Oldest accepted created_at, in seconds before server time.',
+    parse: integer(0, 10 * 365 * 86400),
+    assign: (c, v) => (c.timeWindowPastSeconds = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_TIME_WINDOW_FUTURE_SECONDS',
+    defaultValue: '300',
+    help: 'Newest accepted created_at, in seconds after server time (clock skew).',
+    parse: integer(0, 86400),
+    assign: (c, v) => (c.timeWindowFutureSeconds = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_ADMIN_KEY',
+    defaultValue: undefined,
+    help: `Key that authorises every route, sent as Authorization: Bearer <key> or X-API-Key (never accepted in the URL). At least ${MIN_KEY_LENGTH} characters; environment only. With no key at all, the service serves this machine only.`,
+    secret: true,
+    parse: key,
+    assign: (c, v) => (c.adminKey = String(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_INGEST_KEYS',
+    defaultValue: undefined,
+    help: `Comma-separated keys that authorise the client routes only; they may be public (embedded in web pages). Sent as a header, or as ?key= on client routes (sendBeacon). At least ${MIN_KEY_LENGTH} characters each; environment only.`,
+    secret: true,
+    parse: keyList,
+    assign: (c, v) => (c.ingestKeys = v as string[]),
+  },
+  {
+    variable: 'CLICKSTREAM_CORS_ORIGINS',
+    defaultValue: undefined,
+    help: 'Comma-separated origins (https://shop.example) whose pages may call the API from a browser and read the answers (the keys still decide what each may do); * allows any origin. Unset: no CORS headers. Without keys, local origins only.',
+    parse: originList,
+    assign: (c, v) => (c.corsOrigins = v as string[]),
+  },
+  {
+    variable: 'CLICKSTREAM_RATE_LIMIT_PER_MINUTE',
+    defaultValue: '0',
+    help: 'Most requests per minute: per admin key, per ingest key and client address, or per client address for requests without a valid key; then 429 with Retry-After. Counted per process. 0 is off.',
+    parse: integer(0, 100_000_000),
+    assign: (c, v) => (c.rateLimitPerMinute = number(v)),
+  },
+  {
+    variable: 'CLICKSTREAM_TRUST_PROXY',
+    defaultValue: undefined,
+    help: 'Addresses or CIDR ranges (comma-separated) of reverse proxies whose X-Forwarded-For gives the client address used by rate limits. Unset: the connection address.',
+    parse: trustProxy,
+    assign: (c, v) => (c.trustProxy = v as string | false),
+  },
+  {
+    variable: 'CLICKSTREAM_LOG_LEVEL',
+    defaultValue: 'info',
+    help: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    parse: oneOf(LOG_LEVELS),
+    assign: (c, v) => (c.logLevel = v as LogLevel),
+  },
+  ...LIMIT_SETTINGS,
+];
+
+/** The settings that have a CLI flag: all but the secrets. */
+export const FLAG_SETTINGS: readonly Setting[] = SETTINGS.filter((s) => s.secret !== true);
+
+/** How a setting is named in messages: `CLICKSTREAM_X (--x)`, or the variable alone for a secret. */
+export function settingLabel(setting: Setting): string {
+  return setting.secret ? setting.variable : `${setting.variable} (${flagName(setting.variable)})`;
+}
+
+/** `CLICKSTREAM_LATE_EVENT_GRACE_SECONDS` -> `--late-event-grace-seconds`. */
+export function flagName(variable: string): string {
+  return `--${variable
+    .replace(/^CLICKSTREAM_/, '')
+    .toLowerCase()
+    .replaceAll('_', '-')}`;
+}
+
+/** Help lines for every setting, as printed by `--help`. */
+export function settingsHelp(): string {
+  return FLAG_SETTINGS.map((s) => {
+    const def = s.defaultValue === undefined ? 'unset' : s.defaultValue;
+    return `  ${flagName(s.variable)} <value>\n      ${s.variable} (default: ${def})\n      ${s.help}`;
+  }).join('\n');
+}
+
+/** The configuration table of the README, generated so that it cannot drift from {@link SETTINGS}. */
+export function settingsMarkdownTable(): string {
+  const rows = SETTINGS.map((s) => {
+    const def = s.defaultValue === undefined ? 'unset' : `\`${s.defaultValue}\``;
+    const flag = s.secret ? '(environment only)' : `\`${flagName(s.variable)}\``;
+    return `| \`${s.variable}\` | ${flag} | ${def} | ${s.help.replaceAll('|', '\\|')} |`;
+  });
+  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
