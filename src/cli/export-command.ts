@@ -57,7 +57,7 @@ export type ExportPartAnswer =
  * to drain: the output is the same as one reader paging through the batch, and memory stays bounded by
  * the parts in flight (two per thread, 50 sessions each) whatever the batch size. Reading and formatting
  * both take CPU, so threads scale with cores: 100,000 sessions took 4.5 s with one, 2.7 s with two
- * (bench/NOTES.md).
+ * (bench/README.md).
  */
 export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableStream): Promise<number> {
   const batchId = parsed.options['batch-id'];

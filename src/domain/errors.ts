@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'forbidden',
   'rate_limited',
   'service_unavailable',
+  'storage_full',
   'internal_error',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,4 +1,3 @@
-import type { FieldError } from '../domain/errors.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type {
   FastifyBaseLogger,
@@ -16,13 +15,3 @@ export type App = FastifyInstance<
   FastifyBaseLogger,
   TypeBoxTypeProvider
 >;
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /**
-     * The rules of the route's body beyond its schema (limits, time window, duplicates). When the schema
-     * rejects a request, these are checked too, so one answer lists every problem.
-     */
-    bodyProblems?: (body: unknown) => FieldError[];
-  }
-}

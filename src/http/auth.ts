@@ -4,10 +4,7 @@ import { isLoopback, type Config } from '../config/config.js';
 import { ClickstreamError } from '../domain/errors.js';
 import type { App } from './app-types.js';
 import { routeNotFound } from './problem.js';
-import { CLIENT_PREFIX } from './routes/session-routes.js';
-
-/** Who may call a route: anyone, a holder of an ingest or the admin key, or the admin key only. */
-export type Access = 'public' | 'client' | 'internal';
+import type { Access } from './routes/route-definition.js';
 
 export type Role = 'admin' | 'ingest';
 
@@ -19,19 +16,13 @@ export interface Caller {
   readonly fromUrl: boolean;
 }
 
-const PUBLIC_ROUTES = new Set(['/health', '/ready', '/openapi.json']);
-const INTERNAL_PREFIX = `${CLIENT_PREFIX}/internal/`;
-
 /**
- * The access of a route, from its registered path (never from the request's URL, whose spelling a client
- * controls). An unknown path (the 404 handler) needs a key like a client route, so that the route table
- * cannot be probed without one.
+ * The access of the route a request was routed to, as the route declares it (never derived from the
+ * request's URL, whose spelling a client controls). A path no route serves (the 404 handler) needs a key
+ * like a client route, so that the route table cannot be probed without one.
  */
-export function accessOf(routeUrl: string | undefined): Access {
-  if (routeUrl === undefined) return 'client';
-  if (PUBLIC_ROUTES.has(routeUrl) || routeUrl === '/docs' || routeUrl.startsWith('/docs/')) return 'public';
-  if (routeUrl.startsWith(INTERNAL_PREFIX)) return 'internal';
-  return 'client';
+export function accessOf(request: FastifyRequest): Access {
+  return request.routeOptions.config.access ?? 'client';
 }
 
 const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
@@ -99,7 +90,7 @@ export function registerAuth(app: App, config: Config): void {
     try {
       if (!keys.enabled) localOnly(request);
       else {
-        const access = accessOf(request.routeOptions.url);
+        const access = accessOf(request);
         if (access !== 'public') request.caller = authorise(keys, request, access);
       }
     } catch (error) {
@@ -142,7 +133,7 @@ function localOnly(request: FastifyRequest): void {
 /**
  * The host name of a Host header (`127.0.0.1:5000`, `[::1]:80`) or an origin; undefined when absent. Every
  * request asks, with the same few values, and parsing a URL each time was a visible part of a request's
- * cost (bench/NOTES.md); the answers are remembered, at most HOSTNAMES_KEPT of them.
+ * cost (bench/README.md); the answers are remembered, at most HOSTNAMES_KEPT of them.
  */
 function hostnameOf(value: string | undefined): string | undefined {
   if (value === undefined || value === '') return undefined;
@@ -178,10 +169,11 @@ function authorise(keys: KeyRing, request: FastifyRequest, access: Access): Call
     // The admin key must not travel where logs, proxies and browser history keep it.
     throw unauthorized('the admin key is never accepted in the URL; send it as Authorization: Bearer <key>');
   }
-  if (matched.role === 'ingest' && access === 'internal') {
+  // Fail closed: an ingest key (public by design) opens the client routes and nothing else.
+  if (matched.role === 'ingest' && access !== 'client') {
     throw new ClickstreamError(
       'forbidden',
-      'an ingest key authorises the client routes only; internal routes need the admin key',
+      `an ingest key authorises the client routes only; ${access} routes need the admin key`,
     );
   }
   return { ...matched, fromUrl: presented.fromUrl };

@@ -38,7 +38,7 @@ export function registerBodyParsers(app: App, limits: Limits): void {
   app.removeContentTypeParser('text/plain');
   app.addContentTypeParser('text/plain', { parseAs: 'string' }, (request, body, done) => {
     try {
-      if (accessOf(request.routeOptions.url) !== 'client') {
+      if (accessOf(request) !== 'client') {
         throw new ClickstreamError(
           'unsupported_media_type',
           'text/plain bodies are accepted on the client routes only (for navigator.sendBeacon); send application/json',

@@ -24,12 +24,18 @@ const STATUS: Readonly<Record<ErrorCode, readonly [number, string]>> = {
   forbidden: [403, 'Forbidden'],
   rate_limited: [429, 'Too many requests'],
   service_unavailable: [503, 'Service unavailable'],
+  storage_full: [507, 'Insufficient storage'],
   internal_error: [500, 'Internal error'],
 };
 
 /** The HTTP status of an error code. */
 export function problemStatus(code: ErrorCode): number {
   return STATUS[code][0];
+}
+
+/** The title of an error code, as problems carry it. */
+export function problemTitle(code: ErrorCode): string {
+  return STATUS[code][1];
 }
 
 /** Most field errors listed in one answer; the rest are counted. */

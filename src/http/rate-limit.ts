@@ -28,7 +28,7 @@ export async function registerRateLimit(app: App, config: Config): Promise<void>
       if (caller?.role === 'admin') return caller.keyId;
       return caller ? `${caller.keyId} ${request.ip}` : request.ip;
     },
-    allowList: (request) => accessOf(request.routeOptions.url) === 'public',
+    allowList: (request) => accessOf(request) === 'public',
     errorResponseBuilder: (request, context) =>
       new ClickstreamError(
         'rate_limited',

@@ -15,7 +15,7 @@ export interface BatchRules {
 /**
  * Session numbers per export part, and sessions per read of a part. Small parts keep each part's text
  * (about 100 KB) out of V8's large-object space, which is only freed by full collections: with parts of
- * 500 sessions the export's peak RSS was about 60 MB higher (bench/NOTES.md).
+ * 500 sessions the export's peak RSS was about 60 MB higher (bench/README.md).
  */
 const EXPORT_PART_SIZE = 50;
 

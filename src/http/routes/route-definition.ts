@@ -1,0 +1,80 @@
+/**
+ * How a route is declared: its method and full path (written literally, so that a path seen in a log is
+ * found with grep), who may call it, the error codes it answers with, its schemas, and how it is served.
+ * The app registers every route of `route-list.ts` from these declarations; auth, the text/plain rule,
+ * rate limits and the OpenAPI document read them (see route-declarations.ts).
+ */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyRequest,
+  FastifySchema,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+  RouteGenericInterface,
+} from 'fastify';
+import type { ErrorCode, FieldError } from '../../domain/errors.js';
+import type { BatchService } from '../../services/batches.js';
+import type { IngestService } from '../../services/ingest.js';
+import type { ClickstreamStore } from '../../storage/store.js';
+
+/**
+ * Who may call a route: anyone (`public`), a holder of an ingest key or the admin key (`client`: the
+ * routes a web page calls, so ingest keys may be public), or the admin key only (`internal`). Later
+ * roles (such as `worker`) are added here; every role but `public` and `client` refuses ingest keys.
+ */
+export const ACCESS_LEVELS = ['public', 'client', 'internal'] as const;
+export type Access = (typeof ACCESS_LEVELS)[number];
+
+/** What the handlers of the routes use. */
+export interface RouteServices {
+  readonly ingest: IngestService;
+  readonly batches: BatchService;
+  readonly store: ClickstreamStore;
+  /** The OpenAPI document of the running app. */
+  readonly openapi: () => unknown;
+}
+
+/** A request typed by its route's schema. */
+export type RequestOf<S extends FastifySchema> = FastifyRequest<
+  RouteGenericInterface,
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  S,
+  TypeBoxTypeProvider
+>;
+
+/** The declared part of a route, as the route list, the OpenAPI test and the fuzz test read it. */
+export interface RouteDeclaration {
+  readonly method: 'GET' | 'POST';
+  readonly url: string;
+  readonly access: Access;
+  /**
+   * The codes this route answers with besides those shared by every route of its kind (body and query
+   * validation, keys, rate limits, internal errors: see sharedErrorCodes).
+   */
+  readonly errors: readonly ErrorCode[];
+  /** A status that differs from the code's own on this route (readiness answers 503 whatever the cause). */
+  readonly errorStatus?: Partial<Record<ErrorCode, number>>;
+  /** The route's schemas; `response` holds the success schema only, error responses are derived. */
+  readonly schema: FastifySchema & { readonly response: { readonly 200: unknown } };
+}
+
+/** A declared route with how it is served. */
+export interface RouteDefinition extends RouteDeclaration {
+  /** The body's rules beyond its schema, checked with it so that one answer lists every problem. */
+  readonly bodyProblems?: (services: RouteServices) => (body: unknown) => FieldError[];
+  readonly handler: (services: RouteServices) => (request: RequestOf<FastifySchema>) => unknown;
+}
+
+/**
+ * Declares a route. The handler's request is typed by the route's own schema; the definition is then
+ * stored untyped in the route list (every list entry has a different schema).
+ */
+export function defineRoute<S extends RouteDeclaration['schema']>(
+  route: Omit<RouteDefinition, 'schema' | 'handler'> & {
+    readonly schema: S;
+    readonly handler: (services: RouteServices) => (request: RequestOf<S>) => unknown;
+  },
+): RouteDefinition {
+  return route as unknown as RouteDefinition;
+}

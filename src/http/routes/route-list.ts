@@ -1,0 +1,11 @@
+/**
+ * Every route the app serves itself, in one list: the app registers them from it, and the OpenAPI, access
+ * and fuzz tests read it. Routes that plugins add (Swagger UI's files, CORS preflights) get their access
+ * where the plugin is registered (see grantAccess).
+ */
+import { BATCH_ROUTES } from './batch-routes.js';
+import { OPERATION_ROUTES } from './operation-routes.js';
+import type { RouteDefinition } from './route-definition.js';
+import { SESSION_ROUTES } from './session-routes.js';
+
+export const ROUTES: readonly RouteDefinition[] = [...SESSION_ROUTES, ...BATCH_ROUTES, ...OPERATION_ROUTES];

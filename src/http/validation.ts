@@ -1,0 +1,84 @@
+import { Ajv } from 'ajv';
+import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { FastifyError } from 'fastify';
+import { type FieldError, validationFailed } from '../domain/errors.js';
+import type { App } from './app-types.js';
+import { fieldErrors, mergeFieldErrors } from './problem.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * The rules of the route's body beyond its schema (limits, time window, duplicates). When the schema
+     * rejects a request, these are checked too, so one answer lists every problem.
+     */
+    bodyProblems?: (body: unknown) => FieldError[];
+  }
+}
+
+/**
+ * How requests are validated. Bodies are checked strictly (no coercion, nothing removed, every error
+ * listed); query strings are text by nature, so their numbers are coerced and their defaults applied.
+ * Schema errors are answered together with the route's own body rules (every route sets
+ * attachValidation: see route-declarations.ts), in one 400 that lists every problem.
+ */
+export function registerValidation(app: App): void {
+  const bodyAjv = new Ajv({
+    strictNumbers: true,
+    allErrors: true,
+    coerceTypes: false,
+    removeAdditional: false,
+    useDefaults: false,
+    strict: false,
+    allowUnionTypes: true,
+  });
+  const queryAjv = new Ajv({
+    strictNumbers: true,
+    allErrors: true,
+    coerceTypes: true,
+    removeAdditional: false,
+    useDefaults: true,
+    strict: false,
+    allowUnionTypes: true,
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    httpPart === 'body' ? bodyAjv.compile(schema) : withSafeIntegers(queryAjv.compile(schema)),
+  );
+  app.addHook('preHandler', (request, _reply, done) => {
+    const invalid = request.validationError as (Error & Partial<FastifyError>) | undefined;
+    if (!invalid) {
+      done();
+      return;
+    }
+    const shape = fieldErrors((invalid.validation ?? []) as ErrorObject[], invalid.validationContext);
+    const rules =
+      invalid.validationContext === 'body' ? (request.routeOptions.config.bodyProblems?.(request.body) ?? []) : [];
+    done(validationFailed(mergeFieldErrors(shape, rules)));
+  });
+}
+
+/**
+ * Ajv coerces the query strings "Infinity" and "1e400" to Infinity, and lets them through `integer`,
+ * `minimum` and `maximum`; a number past 2^53 cannot be an exact page cursor either. After coercion every
+ * number of a query must be a safe integer (all query numbers of this API are counts and cursors).
+ */
+function withSafeIntegers(validate: ValidateFunction): ValidateFunction {
+  const checked = ((data: unknown) => {
+    const valid = validate(data);
+    checked.errors = validate.errors;
+    if (!valid || typeof data !== 'object' || data === null) return valid;
+    const unsafe = Object.entries(data).filter(
+      ([, value]) => typeof value === 'number' && !Number.isSafeInteger(value),
+    );
+    if (unsafe.length === 0) return true;
+    checked.errors = unsafe.map(([name]) => ({
+      instancePath: `/${name}`,
+      schemaPath: '#/type',
+      keyword: 'type',
+      params: {},
+      message: `must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`,
+    }));
+    return false;
+  }) as ValidateFunction;
+  checked.errors = null;
+  return checked;
+}
