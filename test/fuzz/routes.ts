@@ -1,0 +1,69 @@
+/**
+ * The routes the campaign fuzzes, under the names the generators and the model use, taken from the
+ * service's own route list (src/http/routes/route-list.ts): their method and path, and whether they need
+ * the admin key, are what the routes declare. Every API route of the list must have a name here, so a new
+ * route cannot go unfuzzed. The 'double-slash' path variant expects `/clickstream/` in every path.
+ */
+import type { ErrorCode } from '../../src/domain/errors.js';
+import { loadConfig } from '../../src/config/config.js';
+import { routeErrorCodes } from '../../src/http/route-declarations.js';
+import type { RouteDefinition } from '../../src/http/routes/route-definition.js';
+import { ROUTES as SERVICE_ROUTES } from '../../src/http/routes/route-list.js';
+import { APP_VARIABLES } from './settings.js';
+
+/** The routes by the fuzzer's names: the generators know what body, query and key each one takes. */
+export type RouteName =
+  'register' | 'events' | 'irrelevant' | 'getSession' | 'release' | 'batchSessions' | 'batches' | 'batch';
+
+export interface FuzzRoute {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  /** Admin key only (not a client route); otherwise an ingest key or the admin key. */
+  readonly internal: boolean;
+  /** The codes the route is documented to answer with (its OpenAPI error responses). */
+  readonly codes: ReadonlySet<ErrorCode>;
+}
+
+const NAMES: Readonly<Record<RouteName, readonly ['GET' | 'POST', string]>> = {
+  register: ['POST', '/api/v1/clickstream/session'],
+  events: ['POST', '/api/v1/clickstream/session/events'],
+  irrelevant: ['POST', '/api/v1/clickstream/session/irrelevant'],
+  getSession: ['GET', '/api/v1/clickstream/session'],
+  release: ['POST', '/api/v1/clickstream/internal/batch/release'],
+  batchSessions: ['GET', '/api/v1/clickstream/internal/batch/sessions'],
+  batches: ['GET', '/api/v1/clickstream/internal/batches'],
+  batch: ['GET', '/api/v1/clickstream/internal/batch'],
+};
+
+/** The method, path, access and documented codes of each fuzzed route, from the service's route list. */
+export function fuzzRoutes(): Readonly<Record<RouteName, FuzzRoute>> {
+  const config = loadConfig({}, APP_VARIABLES);
+  const find = ([method, url]: readonly [string, string]): RouteDefinition => {
+    const route = SERVICE_ROUTES.find((r) => r.method === method && r.url === url);
+    if (!route) throw new Error(`the fuzzer names ${method} ${url}, which the route list does not hold`);
+    return route;
+  };
+  const named = new Set(Object.values(NAMES).map(([method, url]) => `${method} ${url}`));
+  const unnamed = SERVICE_ROUTES.filter((r) => r.url.startsWith('/api/') && !named.has(`${r.method} ${r.url}`));
+  if (unnamed.length > 0) {
+    throw new Error(`API routes the fuzzer does not know: ${unnamed.map((r) => `${r.method} ${r.url}`).join(', ')}`);
+  }
+  const entries = Object.entries(NAMES).map(([name, key]) => {
+    const route = find(key);
+    const fuzzed: FuzzRoute = {
+      method: route.method,
+      path: route.url,
+      internal: route.access !== 'client',
+      codes: new Set(routeErrorCodes(route, config)),
+    };
+    return [name, fuzzed] as const;
+  });
+  return Object.fromEntries(entries) as Record<RouteName, FuzzRoute>;
+}
+
+export const ROUTES = fuzzRoutes();
+
+/** The routes that take a JSON body. */
+export type BodyRoute = 'register' | 'events' | 'irrelevant' | 'release';
+export const WRITE_ROUTES: readonly RouteName[] = ['register', 'events', 'irrelevant', 'release'];
+export const READ_ROUTES: readonly RouteName[] = ['getSession', 'batchSessions', 'batches', 'batch'];
