@@ -1,5 +1,5 @@
 -- The load of bench/run.ts, for wrk (Debian's wrk 4.1 with LuaJIT). Every request body is built here, so the
--- service and the ceiling server (bench/ceiling-server.ts) get exactly the same requests.
+-- service and the ceiling server (bench/lib/ceiling-server.ts) get exactly the same requests.
 --
 --   wrk -t T -c C -d D --timeout 30s -s bench/load.lua http://HOST:PORT -- scenario=NAME tag=TAG [key=value ...]
 --
@@ -13,7 +13,7 @@
 -- `tag` makes ids unique per run (warm-up and measured run use different tags).
 --
 -- done() prints one line "BENCH-JSON {...}" with the totals, the latency percentiles (microseconds), the
--- status counts and the first non-2xx answers; bench/run.ts reads it.
+-- status counts and the first non-2xx answers; bench/lib/wrk-runner.ts reads it for bench/run.ts.
 
 local BASE = "/api/v1/clickstream"
 local HEADERS = { ["Content-Type"] = "application/json" }

@@ -2,10 +2,10 @@
  * Throughput benchmark of the service against a ceiling, per backend (`npm run bench`).
  *
  * For each backend the service runs in a process of its own (`node dist/main.js`) on a fresh store per
- * scenario, and wrk (Debian's package, bench/load.lua; see bench/NOTES.md for why not autocannon) drives it
- * from another process. The ceiling is bench/ceiling-server.ts, a bare node:http server in its own process
+ * scenario, and wrk (Debian's package, bench/load.lua; see bench/README.md for why not autocannon) drives it
+ * from another process. The ceiling is bench/lib/ceiling-server.ts, a bare node:http server in its own process
  * that reads and JSON-parses the same bodies, driven by the same wrk with the same script. The floor is
- * bench/floor-server.ts, the service's own HTTP application over a store that keeps nothing: the best ratio
+ * bench/lib/floor-server.ts, the service's own HTTP application over a store that keeps nothing: the best ratio
  * any store could give on this machine. Each scenario runs in rounds (--rounds, 3): the ceiling, the floor,
  * then the service, each a warm-up and a measured run; the round with the median ratio is reported, so that
  * a machine whose speed drifts (a shared host) is compared with itself minutes, not half an hour, apart.
@@ -30,12 +30,12 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { machineCpuSeconds, processMemoryBytes, waitForQuietMachine } from './proc-stats.js';
-import { exited, ROOT, startBenchServer, startService, stopProcess } from './processes.js';
-import type { Service } from './processes.js';
-import { createPostgresDatabase, seedPostgres, seedSqlite } from './seed.js';
-import { runWrk, wrkVersion } from './wrk.js';
-import type { WrkResult } from './wrk.js';
+import { createPostgresDatabase, seedPostgres, seedSqlite } from './lib/bulk-seed.js';
+import { exited, ROOT, startBenchServer, startService, stopProcess } from './lib/child-processes.js';
+import type { Service } from './lib/child-processes.js';
+import { machineCpuSeconds, processMemoryBytes, waitForQuietMachine } from './lib/proc-stats.js';
+import { runWrk, wrkVersion } from './lib/wrk-runner.js';
+import type { WrkResult } from './lib/wrk-runner.js';
 
 const BACKENDS = ['sqlite', 'postgres'] as const;
 type Backend = (typeof BACKENDS)[number];
@@ -293,7 +293,7 @@ interface Measured {
   readonly name: ScenarioName;
   readonly wrk: WrkResult | null;
   readonly ceiling: WrkResult | null;
-  /** The floor's run in the same round as the ceiling's (bench/floor-server.ts). */
+  /** The floor's run in the same round as the ceiling's (bench/lib/floor-server.ts). */
   readonly floor: WrkResult | null;
   readonly rps: number;
   readonly eventsPerSecond: number | null;
@@ -745,9 +745,9 @@ function renderReport(report: BackendReport, date: string, machine: string, comm
     '',
     `Command: \`${command}\`; ${built}. ${machine}.`,
     `Each scenario runs on a fresh store: per run ${WARMUP} s warm-up, then ${DURATION} s measured, ${CONNECTIONS} connections,`,
-    `wrk with ${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''} and bench/load.lua in a process of its own (bench/NOTES.md says why wrk).`,
-    'The ceiling is bench/ceiling-server.ts (bare node:http: reads and JSON-parses the same bodies, answers a',
-    'small JSON) in its own process, driven by the same wrk and script. The floor is bench/floor-server.ts: the',
+    `wrk with ${WRK_THREADS} thread${WRK_THREADS > 1 ? 's' : ''} and bench/load.lua in a process of its own (bench/README.md says why wrk).`,
+    'The ceiling is bench/lib/ceiling-server.ts (bare node:http: reads and JSON-parses the same bodies, answers a',
+    'small JSON) in its own process, driven by the same wrk and script. The floor is bench/lib/floor-server.ts: the',
     "service's own HTTP application (parsing, validation, domain rules, security hooks, serialisation) over a store",
     'that keeps nothing; "floor ratio" is its req/s over the ceiling\'s, the best ratio any store could give here.',
     `Each scenario runs in ${ROUNDS} round${ROUNDS > 1 ? 's' : ''} (the ceiling, the floor, then the service, on the scenario's store, which grows`,
@@ -817,7 +817,7 @@ async function runBackend(backend: Backend): Promise<BackendReport> {
 
 async function main(): Promise<void> {
   if (wrkVersion() === null) {
-    throw new Error("wrk is not installed. It is Debian's package: apt-get install wrk (see bench/NOTES.md)");
+    throw new Error("wrk is not installed. It is Debian's package: apt-get install wrk (see bench/README.md)");
   }
   const date = new Date().toISOString().slice(0, 10);
   // Taken now, right after `npm run bench` built dist/: src/ may change while the benchmark runs.

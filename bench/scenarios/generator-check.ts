@@ -1,6 +1,6 @@
 /**
  * Which load generator can measure the ceiling? Runs the events scenario of bench/run.ts (POST
- * /session/events, 2 events, unique event ids) against bench/ceiling-server.ts with autocannon (in a process
+ * /session/events, 2 events, unique event ids) against bench/lib/ceiling-server.ts with autocannon (in a process
  * of its own, bodies built per request by setupRequest, and once more with one fixed body as its best case)
  * and with wrk + bench/load.lua (1 and 2 threads), and reports for each the requests/s it got from the same
  * server and the CPU it used (cores, and microseconds per request). A generator that uses more CPU per
@@ -13,9 +13,9 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { cpuWindow, waitForQuietMachine } from './proc-stats.js';
-import { exited, ROOT, sleep, startBenchServer, stopProcess } from './processes.js';
-import { runWrk, wrkVersion } from './wrk.js';
+import { exited, ROOT, sleep, startBenchServer, stopProcess } from '../lib/child-processes.js';
+import { cpuWindow, waitForQuietMachine } from '../lib/proc-stats.js';
+import { runWrk, wrkVersion } from '../lib/wrk-runner.js';
 
 const EVENTS_PATH = '/api/v1/clickstream/session/events';
 let QUIET_WAIT_S = 60;
@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     for (let undo = cleanups.pop(); undo; undo = cleanups.pop()) await undo();
   }
   const lines = [
-    `Ceiling server (bench/ceiling-server.ts), events bodies, ${connections} connections, ${seconds} s each;`,
+    `Ceiling server (bench/lib/ceiling-server.ts), events bodies, ${connections} connections, ${seconds} s each;`,
     `${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version}. CPU in cores over the steady part.`,
     '',
     '| generator | req/s | p50 ms | p99 ms | failed | server CPU | generator CPU | generator µs/request | machine busy |',

@@ -5,7 +5,7 @@
  * scenario's load script follows it from a registration to that session's event posts). No framework,
  * no validation, no storage: whatever the service does beyond this is its own cost.
  *
- * Usage (by the benchmark only): node --import tsx bench/ceiling-server.ts <port>
+ * Usage (by the benchmark only): node --import tsx bench/lib/ceiling-server.ts <port>
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 

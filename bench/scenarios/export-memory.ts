@@ -1,15 +1,18 @@
 /**
  * Measures `clickstream export` on batches of two sizes and prints its peak RSS for each: a flat figure
- * means the export streams in constant memory. Usage: npx tsx bench/export-memory.ts [small] [large]
+ * means the export streams in constant memory. Each batch is registered session by session through the SQLite
+ * store (20 results and 2 events each), then released. Usage: npm run bench:export [-- SMALL LARGE]
+ * (default 10000 100000).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { toNewEvents } from '../src/domain/event.js';
-import { DEFAULT_LIMITS } from '../src/domain/limits.js';
-import { toNewSession } from '../src/domain/session.js';
-import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
+import { toNewEvents } from '../../src/domain/event.js';
+import { DEFAULT_LIMITS } from '../../src/domain/limits.js';
+import { toNewSession } from '../../src/domain/session.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { ROOT } from '../lib/child-processes.js';
 
 const RULES = { limits: DEFAULT_LIMITS, window: { pastSeconds: 86400, futureSeconds: 300 } };
 
@@ -63,7 +66,7 @@ for (const size of [small, large]) {
         '--database-url',
         `sqlite:${path}`,
       ],
-      { encoding: 'utf8' },
+      { cwd: ROOT, encoding: 'utf8' },
     );
     if (run.status !== 0) throw new Error(`export failed: ${run.stderr}`);
     const peakMiB = Number(run.stderr.trim().split('\n').at(-1)) / 1024;

@@ -1,12 +1,13 @@
 /**
  * Child processes of the benchmarks: the service in a process of its own, free ports, stopping with a
- * deadline. Shared by bench/release-million.ts and bench/run.ts.
+ * deadline. Shared by bench/run.ts and the entries of bench/scenarios/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The repository's root (this file is bench/lib/child-processes.ts): the cwd of every child process. */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -111,7 +112,7 @@ export async function startService(
 
 /**
  * Starts one of the benchmark's own servers in a process of its own and waits until it listens:
- * bench/ceiling-server.ts (a bare node:http server) or bench/floor-server.ts (the service's HTTP application
+ * bench/lib/ceiling-server.ts (a bare node:http server) or bench/lib/floor-server.ts (the service's HTTP application
  * over a store that keeps nothing). Run by node with tsx's loader, so it is compiled once at start.
  */
 export async function startBenchServer(

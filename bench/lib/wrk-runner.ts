@@ -6,9 +6,10 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpuWindow } from './proc-stats.js';
-import { exited, sleep } from './processes.js';
+import { exited, sleep } from './child-processes.js';
 
-const LOAD_SCRIPT = fileURLToPath(new URL('./load.lua', import.meta.url));
+/** bench/load.lua (this file is bench/lib/wrk-runner.ts). */
+const LOAD_SCRIPT = fileURLToPath(new URL('../load.lua', import.meta.url));
 
 export interface WrkResult {
   readonly requests: number;

@@ -1,9 +1,9 @@
 /**
- * Seeding of benchmark stores by bulk SQL against the real schema, shared by bench/release-million.ts and
- * bench/run.ts. Seeded sessions land in the collecting batch exactly as registrations through the service
- * would (same columns, consecutive session numbers, the batch's session_count kept in step), so the service
- * reads them back like its own; registering them one by one through the API would take far longer than
- * the measurement itself.
+ * Seeding of benchmark stores by bulk SQL against the real schema, shared by bench/run.ts and
+ * bench/scenarios/release-million.ts. Seeded sessions land in the collecting batch exactly as registrations
+ * through the service would (same columns, consecutive session numbers, the batch's session_count kept in
+ * step), so the service reads them back like its own; registering them one by one through the API would take
+ * far longer than the measurement itself.
  *
  * Session i (1-based) is `seed-<i, 8 digits>` with query `query i`, results `obj-0 ... obj-(R-1)` at
  * positions 0 ... R-1 with rank 1/(position+1), and events `e0 ... e(E-1)`, event j on `obj-(j mod R)`
@@ -11,11 +11,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { ROOT } from './child-processes.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const nowSeconds = (): number => Math.floor(Date.now() / 1000);
 
 export interface SeedShape {

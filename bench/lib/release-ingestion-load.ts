@@ -1,9 +1,9 @@
 /**
- * Ingestion load of bench/release-million.ts, run in a process of its own (forked with an IPC channel) so
+ * Ingestion load of bench/scenarios/release-million.ts, run in a process of its own (forked with an IPC channel) so
  * that the load and the release are timed by different event loops. Every autocannon connection loops over
  * "register a new session (5 results), then post 1 event to it" and every request's send and answer times
  * are recorded. On `{type: 'stop'}` it stops, sends the records back and exits.
- * Usage (by the benchmark only): node --import tsx bench/release-load.ts <base url> <connections>
+ * Usage (by the benchmark only): node --import tsx bench/lib/release-ingestion-load.ts <base url> <connections>
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -46,14 +46,14 @@ function batchIdOf(body: string): string | null {
 }
 
 const send = (message: LoadMessage, done: () => void = () => undefined): void => {
-  if (!process.send) throw new Error('release-load.ts must be forked with an IPC channel');
+  if (!process.send) throw new Error('release-ingestion-load.ts must be forked with an IPC channel');
   process.send(message, () => {
     done();
   });
 };
 
 const [url = '', connectionsArg = '16'] = process.argv.slice(2);
-if (!url.startsWith('http')) throw new Error(`usage: release-load.ts <base url> <connections>, got ${url}`);
+if (!url.startsWith('http')) throw new Error(`usage: release-ingestion-load.ts <base url> <connections>, got ${url}`);
 
 const POSITIONS = [0, 1, 2, 3, 4];
 const records: LoadRecord[] = [];

@@ -4,7 +4,7 @@
  *
  * Per backend: a fresh store is migrated and its collecting batch is filled with N sessions (5 results and
  * 1 event each) by bulk SQL against the real schema, timed apart (seeding is not part of the goal); the
- * service starts in a process of its own on that store; a load process (bench/release-load.ts) registers
+ * service starts in a process of its own on that store; a load process (bench/lib/release-ingestion-load.ts) registers
  * sessions and posts events on 16 connections; after a warm-up the release is posted and timed here; the
  * load goes on a few seconds more. Results go to bench/results/<date>-release-million.md and stdout.
  *
@@ -21,10 +21,17 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { exited, ROOT, sleep, startService as startServiceProcess, stopProcess, withTimeout } from './processes.js';
-import type { Service } from './processes.js';
-import type { LoadMessage, LoadRecord } from './release-load.js';
-import { createPostgresDatabase, seedPostgres, seedSqlite } from './seed.js';
+import { createPostgresDatabase, seedPostgres, seedSqlite } from '../lib/bulk-seed.js';
+import {
+  exited,
+  ROOT,
+  sleep,
+  startService as startServiceProcess,
+  stopProcess,
+  withTimeout,
+} from '../lib/child-processes.js';
+import type { Service } from '../lib/child-processes.js';
+import type { LoadMessage, LoadRecord } from '../lib/release-ingestion-load.js';
 
 type Backend = 'sqlite' | 'postgres';
 
@@ -88,11 +95,15 @@ interface Load {
 }
 
 async function startLoad(base: string, connections: number): Promise<Load> {
-  const child = fork(fileURLToPath(new URL('./release-load.ts', import.meta.url)), [base, String(connections)], {
-    cwd: ROOT,
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = fork(
+    fileURLToPath(new URL('../lib/release-ingestion-load.ts', import.meta.url)),
+    [base, String(connections)],
+    {
+      cwd: ROOT,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    },
+  );
   cleanups.push(() => stopProcess(child));
   const messages: LoadMessage[] = [];
   const waiters: (() => void)[] = [];
@@ -389,9 +400,9 @@ const report = [
     `Command: \`${command}\`.`,
     `Goal: the release answers in under ${RELEASE_GOAL_SECONDS} s and no ingestion request in flight during it`,
     `waits more than ${LATENCY_GOAL_MS / 1000} s. Each seeded session has ${RESULTS_PER_SESSION} results and 1 event.`,
-    `The load (bench/release-load.ts: autocannon, ${CONNECTIONS} connections, a process of its own) registers a`,
-    `session with ${RESULTS_PER_SESSION} results, then posts 1 event to it, in a loop; the release is posted after`,
-    `${WARMUP_MS / 1000} s of load, which goes on ${AFTER_MS / 1000} s after the release answered.`,
+    `The load (bench/lib/release-ingestion-load.ts: autocannon, ${CONNECTIONS} connections, a process of its`,
+    `own) registers a session with ${RESULTS_PER_SESSION} results, then posts 1 event to it, in a loop; the`,
+    `release is posted after ${WARMUP_MS / 1000} s of load, which goes on ${AFTER_MS / 1000} s after the release answered.`,
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Node ${process.version},`,
     `${await postgresVersion()} (default settings); service, load and database on the same machine.`,
   ].join(' '),

@@ -6,16 +6,16 @@
  * store could give the service on this machine, so that the benchmark shows how much of the gap to the
  * ceiling is storage and how much is the HTTP layer.
  *
- * Usage (by the benchmark only): node --import tsx bench/floor-server.ts <port>
+ * Usage (by the benchmark only): node --import tsx bench/lib/floor-server.ts <port>
  */
-import type { BatchRecord } from '../src/domain/batch.js';
-import type { NewEvent } from '../src/domain/event.js';
-import type { NewSession, SessionRecord } from '../src/domain/session.js';
-import { loadConfig } from '../src/config/config.js';
-import { buildApp } from '../src/http/app.js';
-import { createLogger } from '../src/logger.js';
-import type { SessionWithEvents } from '../src/schemas/records.js';
-import type { ClickstreamStore } from '../src/storage/store.js';
+import type { BatchRecord } from '../../src/domain/batch.js';
+import type { NewEvent } from '../../src/domain/event.js';
+import type { NewSession, SessionRecord } from '../../src/domain/session.js';
+import { loadConfig } from '../../src/config/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import type { SessionWithEvents } from '../../src/schemas/records.js';
+import type { ClickstreamStore } from '../../src/storage/store.js';
 
 const port = Number(process.argv[2] ?? '0');
 
