@@ -6,20 +6,37 @@
  * of their own (in one database per source), for speed.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/config.js';
 import { createStore } from '../../src/storage/create-store.js';
+import { STORE_DRIVERS, type BackendName } from '../../src/storage/drivers.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import { scratchDir, testConfig } from './factories.js';
 
-export const BACKENDS = ['sqlite', 'postgres'] as const;
-export type Backend = (typeof BACKENDS)[number];
+/** A storage backend, by its driver's name: the list comes from the drivers, so a new one is tested too. */
+export type Backend = BackendName;
+export const BACKENDS: readonly Backend[] = STORE_DRIVERS.map((driver) => driver.name);
 
 const ADMIN_URL = process.env.CLICKSTREAM_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** The backends this run covers. */
+/** The backends this run covers: all but PostgreSQL when CLICKSTREAM_TEST_POSTGRES_URL=none. */
 export function testBackends(): readonly Backend[] {
-  return ADMIN_URL === 'none' ? ['sqlite'] : BACKENDS;
+  return ADMIN_URL === 'none' ? BACKENDS.filter((backend) => backend !== 'postgres') : BACKENDS;
+}
+
+/**
+ * Empty storage of each backend for one test store, under `dir` where it is a file; `drop` removes what
+ * `dir` does not hold. A Record, so that a backend added to the drivers cannot go without one.
+ */
+const EMPTY_STORAGE: Readonly<Record<Backend, (dir: string) => Promise<{ url: string; drop: () => Promise<void> }>>> = {
+  sqlite: (dir) => Promise.resolve({ url: `sqlite:${join(dir, 'clickstream.db')}`, drop: () => Promise.resolve() }),
+  postgres: () => createTestDatabase(),
+};
+
+/** A URL of empty storage of `backend` for one store (see EMPTY_STORAGE). */
+export function emptyStorage(backend: Backend, dir: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  return EMPTY_STORAGE[backend](dir);
 }
 
 async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {

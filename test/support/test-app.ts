@@ -5,7 +5,7 @@ import type { App } from '../../src/http/app-types.js';
 import { buildApp } from '../../src/http/app.js';
 import { createStore } from '../../src/storage/create-store.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
-import { createTestDatabase, type Backend } from './backends.js';
+import { emptyStorage, type Backend } from './backends.js';
 import { nowSeconds, scratchDir, testConfig } from './factories.js';
 
 /** A clock the test moves by hand (UTC seconds). */
@@ -31,8 +31,8 @@ export async function openTestStore(
   variables: Record<string, string> = {},
 ): Promise<{ store: ClickstreamStore; config: Config; url: string; cleanup: () => Promise<void> }> {
   const { dir, cleanup: removeDir } = scratchDir();
-  const database = backend === 'postgres' ? await createTestDatabase() : undefined;
-  const config = testConfig(dir, database ? { ...variables, CLICKSTREAM_DATABASE_URL: database.url } : variables);
+  const storage = await emptyStorage(backend, dir);
+  const config = testConfig(dir, { ...variables, CLICKSTREAM_DATABASE_URL: storage.url });
   const { store } = await createStore(config.databaseUrl, { durability: config.durability });
   return {
     store,
@@ -40,7 +40,7 @@ export async function openTestStore(
     url: config.databaseUrl,
     cleanup: async () => {
       await store.close();
-      await database?.drop();
+      await storage.drop();
       removeDir();
     },
   };
