@@ -130,10 +130,11 @@ describe('loadConfig', () => {
     const postgres = { CLICKSTREAM_DATABASE_URL: 'postgres://db.example/clickstream' };
     // The default applies everywhere: unset, the setting is no problem on PostgreSQL.
     assert.equal(loadConfig(postgres).databaseUrl, postgres.CLICKSTREAM_DATABASE_URL);
-    for (const given of [
+    const cases: { env: Record<string, string>; overrides: Record<string, string> }[] = [
       { env: { ...postgres, CLICKSTREAM_DURABILITY: 'power-loss' }, overrides: {} },
       { env: postgres, overrides: { CLICKSTREAM_DURABILITY: 'process' } },
-    ]) {
+    ];
+    for (const given of cases) {
       const error = configError(given.env, given.overrides);
       assert.equal(error.problems.length, 1, error.message);
       assert.match(

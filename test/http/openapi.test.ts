@@ -55,6 +55,12 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   storage_full: 507,
 };
 
+function statusOf(route: RouteDeclaration, code: ErrorCode): number {
+  const status = route.errorStatus?.[code] ?? STATUS_OF[code];
+  assert.ok(status, `the test does not know the status of ${code}: add it to STATUS_OF`);
+  return status;
+}
+
 /**
  * What a route of this app (no keys, no rate limit) answers with: its declared codes, those of a body or a
  * query string, 403 for requests from another host or page, 503 where a key would be needed, and 500.
@@ -189,7 +195,7 @@ describe('OpenAPI document', () => {
         .filter((status) => status !== '200')
         .map(Number)
         .sort((a, b) => a - b);
-      const expected = [...new Set(expectedCodes(route).map((code) => route.errorStatus?.[code] ?? STATUS_OF[code]))];
+      const expected = [...new Set(expectedCodes(route).map((code) => statusOf(route, code)))];
       assert.deepEqual(
         listed,
         expected.sort((a, b) => a - b),
@@ -197,7 +203,7 @@ describe('OpenAPI document', () => {
       );
       // Each status names the codes it stands for.
       for (const code of route.errors) {
-        const status = String(route.errorStatus?.[code] ?? STATUS_OF[code]);
+        const status = String(statusOf(route, code));
         assert.match(responses[status]?.description ?? '', new RegExp(`\\b${code}\\b`), `${route.url} ${status}`);
       }
     }

@@ -25,7 +25,7 @@ describe('route declarations', () => {
         // As a plugin or a careless route file would: no access, or one the service does not know.
         app.get('/api/v1/clickstream/undeclared', { config: config as object }, () => ({ ok: true }));
         await assert.rejects(
-          app.ready(),
+          async () => app.ready(),
           /every route must declare its access .*GET \/api\/v1\/clickstream\/undeclared/,
         );
         await app.close();
