@@ -20,6 +20,11 @@ export interface OpenOptions {
   readonly durability: Durability;
   /** For a long-running service: SQLite's WAL checkpoints on a thread of their own (see Checkpointer). */
   readonly checkpointThread?: boolean;
+  /**
+   * SQLite only (SqliteOptions.maxPageCount): a cap on the file's size in pages, past which writes fail as
+   * on a full disk; for tests of a full disk. Other backends ignore it.
+   */
+  readonly maxPageCount?: number;
   readonly logger?: StoreLogger;
 }
 

@@ -42,10 +42,27 @@ export class GroupQueue<I, R> {
           .then(() => this.runGroup(group))
           .catch((error: unknown) => {
             // runGroup settles its entries; this only catches a bug in it, so that no request hangs.
-            for (const entry of group) entry.reject(error);
+            rejectGroup(group, error);
           }),
       );
     }
     await Promise.all(groups);
   }
+}
+
+/** How one write of a group ended, for {@link settleGroup}. */
+export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/** Settles each entry of a group by the outcome at its position; an entry without one is a bug, rejected. */
+export function settleGroup<I, R>(group: readonly GroupEntry<I, R>[], outcomes: readonly Outcome<R>[]): void {
+  group.forEach((entry, index) => {
+    const outcome = outcomes[index];
+    if (outcome?.ok) entry.resolve(outcome.value);
+    else entry.reject(outcome ? outcome.error : new Error('write outcome missing'));
+  });
+}
+
+/** Rejects every entry of a group with one failure (of the store, or of the group's only write). */
+export function rejectGroup<I, R>(group: readonly GroupEntry<I, R>[], error: unknown): void {
+  for (const entry of group) entry.reject(error);
 }

@@ -1,5 +1,6 @@
 /** Pieces every storage adapter shares: the contract's errors and small collection helpers. */
 import { ClickstreamError } from '../domain/errors.js';
+import type { SessionWithEvents, StoredEvent, StoredSession } from '../schemas/records.js';
 
 /** Columns of an event row, named alike in every backend's schema. */
 export const EVENT_COLUMNS =
@@ -45,6 +46,30 @@ export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<s
     else groups.set(k, [item]);
   }
   return groups;
+}
+
+/**
+ * Sessions with their events, as reads return them. `eventRows` are the events of these sessions in the
+ * order reads give them (by session, then `created_at`, then arrival); with a limit, at most one more than
+ * `eventsLimit` per session, which tells whether the list was cut.
+ */
+export function attachEvents<S extends { readonly session_id: string }, E extends { readonly session_id: string }>(
+  sessions: readonly S[],
+  eventRows: readonly E[],
+  eventsLimit: number | null,
+  toSession: (row: S) => StoredSession,
+  toEvent: (row: E) => StoredEvent,
+): SessionWithEvents[] {
+  const events = groupBy(eventRows, (e) => e.session_id);
+  return sessions.map((row) => {
+    const all = events.get(row.session_id) ?? [];
+    const truncated = eventsLimit !== null && all.length > eventsLimit;
+    return {
+      ...toSession(row),
+      events: (truncated ? all.slice(0, eventsLimit) : all).map(toEvent),
+      events_truncated: truncated,
+    };
+  });
 }
 
 /**

@@ -93,7 +93,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     name: 'search results in their session row',
     // A row per result made a registration of 20 results 21 rows and their index entries: about 190 us of
     // server CPU per registration, against about 80 us with the results as one JSON value in the session's
-    // row (bench/NOTES.md). They are only ever read and written with their session. Each element is the
+    // row (bench/README.md). They are only ever read and written with their session. Each element is the
     // result as reads return it, in position order. Their object ids are also kept as an array, in the same
     // order: an event's position is looked up there, without unpacking the results' JSON (which may hold
     // anything, meta included, and which PostgreSQL's JSON operators refuse when it holds \u0000 or a lone
@@ -108,5 +108,15 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sessions ALTER COLUMN results SET NOT NULL, ALTER COLUMN result_ids SET NOT NULL,
         ADD CONSTRAINT sessions_results_list CHECK (json_typeof(results) = 'array');
       DROP TABLE search_results;`,
+  },
+  {
+    version: 5,
+    name: 'a table for probing free space',
+    // While the disk is full, readiness is probed with a write that needs space: a row of most of a page,
+    // inserted, then the table truncated, in one transaction. Its values stay in the row (PLAIN: never
+    // compressed, never moved to a TOAST table), and the row goes into a file that TRUNCATE left empty:
+    // each probe has to add a block to a file. Never holds a row between probes.
+    sql: `CREATE TABLE storage_probe (filler bytea NOT NULL);
+      ALTER TABLE storage_probe ALTER COLUMN filler SET STORAGE PLAIN;`,
   },
 ];

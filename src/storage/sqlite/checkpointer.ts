@@ -12,7 +12,7 @@ import type { StoreLogger } from '../driver.js';
  * WAL into the database every few milliseconds while there is something to copy. The writer's own
  * automatic checkpoint stays as it is: it finds the frames copied already, so it is cheap, and it is the
  * backstop if the thread is slow or gone. The WAL still starts over when a writer finds it fully copied,
- * so it stays small (a raised `wal_autocheckpoint` was tried before and let it grow; see bench/NOTES.md).
+ * so it stays small (a raised `wal_autocheckpoint` was tried before and let it grow; see bench/README.md).
  */
 export interface CheckpointerSettings {
   readonly path: string;

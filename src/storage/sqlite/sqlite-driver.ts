@@ -22,6 +22,7 @@ export const sqliteDriver: StoreDriver<'sqlite'> = {
     const { store, applied } = SqliteStore.open(path, {
       durability: options.durability,
       checkpointThread: options.checkpointThread ?? false,
+      ...(options.maxPageCount !== undefined ? { maxPageCount: options.maxPageCount } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
     return { store, applied, location: `${SCHEME}${path}` };
