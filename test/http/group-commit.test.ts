@@ -30,13 +30,13 @@ async function sideReader(backend: Backend, url: string): Promise<SideReader> {
       },
     };
   }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+  // A pool, not one client: the registrations ask concurrently, and a client takes one query at a time.
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
   return {
     sessions: async (sessionId) =>
-      (await client.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE session_id = $1', [sessionId]))
+      (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM sessions WHERE session_id = $1', [sessionId]))
         .rows[0]?.n ?? 0,
-    close: () => client.end(),
+    close: () => pool.end(),
   };
 }
 
