@@ -18,7 +18,13 @@ const QueryId = (description: string) =>
   Type.String({ description, minLength: 1, pattern: '^[^\\u0000-\\u001F\\u007F]+$' });
 
 const Timestamp = (description: string) =>
-  Type.Integer({ description: `${description}. Integer UTC seconds (not milliseconds).`, examples: [1703376873] });
+  // No example value: any fixed time falls out of the accepted window (CLICKSTREAM_TIME_WINDOW_PAST_SECONDS) sooner
+  // or later, and an example that answers 400 misleads; the body examples leave it to the server's clock.
+  // `x-expects` words what a type error says (http/problem.ts): "must be integer UTC seconds", not "an integer".
+  Type.Integer({
+    description: `${description}. Integer UTC seconds (not milliseconds).`,
+    'x-expects': 'integer UTC seconds',
+  });
 
 const Meta = (description: string) => OrNull(JsonObject({ description }));
 
@@ -72,7 +78,6 @@ export const RegisterSessionBody = Type.Object(
         ],
         search_meta: {},
         user_id: 'b604bbb1a57a418d925ebc9d615de99a',
-        created_at: 1703376873,
       },
     ],
   },
@@ -115,13 +120,12 @@ export const AddEventsBody = Type.Object(
             object_id: '2f827cbb9fe544cdaca44b2dafd37785',
             item_info: {},
             event_type: 'click',
-            created_at: 1703376873,
           },
           {
             event_id: '124b6bc39e9f43e7b5be6b992d94f505',
             object_id: '2f827cbb9fe544cdaca44b2dafd37785',
             item_info: {},
-            created_at: 1703376874,
+            event_type: 'view',
           },
           { event_id: 'b0f4adcac63b4a35a02a45f06b0b1cb9', object_id: 'e000f005dc1343ea8ddf234c557832a5' },
         ],
