@@ -101,7 +101,7 @@ export function fieldErrors(errors: readonly ErrorObject[], context: string | un
       segments.push((error.params as { additionalProperty: string }).additionalProperty);
       message = 'is not a known field';
     } else if (error.keyword === 'type') {
-      message = `must be ${describeType((error.params as { type: string | string[] }).type)}`;
+      message = typeMessage(error);
     }
     const path = toPath(segments, context);
     const key = `${path}\u0000${message}`;
@@ -134,6 +134,23 @@ function toPath(segments: readonly string[], context: string | undefined): strin
   const path = jsonPath(segments);
   if (path !== '') return path;
   return context === 'querystring' ? '(query)' : '(body)';
+}
+
+/**
+ * "must be an integer or a null", or, for a schema that says what it expects (`x-expects`), "must be
+ * integer UTC seconds or null"; a date string sent there is converted in the message, as the likely fix.
+ */
+function typeMessage(error: ErrorObject): string {
+  const types = (error.params as { type: string | string[] }).type;
+  const expects = (error.parentSchema as { 'x-expects'?: string } | undefined)?.['x-expects'];
+  if (expects === undefined) return `must be ${describeType(types)}`;
+  const nullable = (Array.isArray(types) ? types : types.split(',')).includes('null');
+  const message = `must be ${expects}${nullable ? ' or null' : ''}`;
+  const data: unknown = error.data;
+  const time = typeof data === 'string' && /^\d{4}-\d{2}-\d{2}/.test(data) ? Date.parse(data) : Number.NaN;
+  return Number.isNaN(time)
+    ? message
+    : `${message}, not a date string ("${String(data)}" is ${Math.floor(time / 1000)})`;
 }
 
 function describeType(type: string | readonly string[]): string {

@@ -25,6 +25,9 @@ export function registerValidation(app: App): void {
   const bodyAjv = new Ajv({
     strictNumbers: true,
     allErrors: true,
+    // Errors carry their schema and value, for messages such as typeMessage's (http/problem.ts); a valid
+    // body costs nothing more.
+    verbose: true,
     coerceTypes: false,
     removeAdditional: false,
     useDefaults: false,

@@ -145,6 +145,29 @@ for (const backend of testBackends()) {
         assert.match(byPath.get('search_results[2].object_id') ?? '', /repeats search_results\[0\]/);
       });
 
+      it('says that timestamps are integer UTC seconds, and converts a date string sent instead', async () => {
+        const session = makeSession();
+        const problem = assertProblem(
+          await post('/session', { ...session, created_at: '2026-12-01T10:00:00Z' }),
+          400,
+          'validation_failed',
+        );
+        assert.deepEqual(problem.errors, [
+          {
+            path: 'created_at',
+            message: 'must be integer UTC seconds or null, not a date string ("2026-12-01T10:00:00Z" is 1796119200)',
+          },
+        ]);
+        const events = assertProblem(
+          await post('/session/events', { session_id: session.session_id, events: [makeEvent({ created_at: 1.5 })] }),
+          400,
+          'validation_failed',
+        );
+        assert.deepEqual(events.errors, [
+          { path: 'events[0].created_at', message: 'must be integer UTC seconds or null' },
+        ]);
+      });
+
       it('answers a retry as the first time even after its created_at has left the window', async () => {
         const past = t.config.timeWindowPastSeconds;
         const session = makeSession({ created_at: t.clock.now - past + 10 });
