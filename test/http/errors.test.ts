@@ -121,7 +121,12 @@ for (const backend of testBackends()) {
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
     });
 
-    it('answers /health and /ready', async () => {
+    it('answers /, /health and /ready', async () => {
+      // The root points a person at the docs (it used to be a 404 problem).
+      const root = json<Record<string, string>>(await t.app.inject({ method: 'GET', url: '/' }));
+      assert.equal(root.docs, '/docs');
+      assert.equal(root.openapi, '/openapi.json');
+      assert.equal((await t.app.inject({ method: 'GET', url: root.docs })).statusCode < 400, true);
       assert.deepEqual(json(await t.app.inject({ method: 'GET', url: '/health' })), { status: 'ok' });
       assert.deepEqual(json(await t.app.inject({ method: 'GET', url: '/ready' })), { status: 'ready' });
     });

@@ -136,6 +136,7 @@ describe('OpenAPI document', () => {
       { method: 'GET', path: `${INTERNAL}/batch/sessions` },
       { method: 'GET', path: `${INTERNAL}/batches` },
       { method: 'GET', path: `${INTERNAL}/batch` },
+      { method: 'GET', path: '/' },
       { method: 'GET', path: '/health' },
       { method: 'GET', path: '/ready' },
       { method: 'GET', path: '/openapi.json' },

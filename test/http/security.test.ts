@@ -35,8 +35,8 @@ for (const backend of testBackends()) {
       assert.equal(response.headers['www-authenticate'], 'Bearer realm="clickstream"');
     }
 
-    it('leaves health, readiness, the API document and the docs open', async () => {
-      for (const url of ['/health', '/ready', '/openapi.json', '/docs']) {
+    it('leaves the root, health, readiness, the API document and the docs open', async () => {
+      for (const url of ['/', '/health', '/ready', '/openapi.json', '/docs']) {
         const response = await t.app.inject({ method: 'GET', url });
         assert.ok(response.statusCode < 400, `${url}: ${response.statusCode}`);
       }

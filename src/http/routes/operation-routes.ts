@@ -5,8 +5,40 @@ import { defineRoute } from './route-definition.js';
 
 const Status = Type.Object({ status: Type.String() });
 
-/** Liveness and readiness, for load balancers and orchestrators, and the API's own description. */
+/**
+ * Where a person starts (`/`), liveness and readiness for load balancers and orchestrators, and the API's
+ * own description.
+ */
 export const OPERATION_ROUTES = [
+  defineRoute({
+    method: 'GET',
+    url: '/',
+    access: 'public',
+    errors: [],
+    // JSON, not a redirect to /docs: a script that probes the root gets an answer it can read, and a
+    // person in a browser sees where to go.
+    schema: {
+      tags: ['operations'],
+      summary: 'Where to go from here',
+      response: {
+        200: Type.Object({
+          service: Type.String(),
+          docs: Type.String({ description: 'The API, browsable (Swagger UI).' }),
+          openapi: Type.String({ description: 'The OpenAPI 3.1 document.' }),
+          health: Type.String(),
+          ready: Type.String(),
+        }),
+      },
+    },
+    handler: () => () => ({
+      service: 'clickstream collector: search sessions and their events, released in batches for training',
+      docs: '/docs',
+      openapi: '/openapi.json',
+      health: '/health',
+      ready: '/ready',
+    }),
+  }),
+
   defineRoute({
     method: 'GET',
     url: '/health',
