@@ -21,6 +21,7 @@ import { registerRateLimit } from './rate-limit.js';
 import { grantAccess, registerRouteDeclarations } from './route-declarations.js';
 import type { RouteServices } from './routes/route-definition.js';
 import { ROUTES } from './routes/route-list.js';
+import { registerRequestLog } from './request-log.js';
 import { registerValidation } from './validation.js';
 
 export { REQUEST_TIMEOUT_MS } from './error-handlers.js';
@@ -50,7 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Which proxies' X-Forwarded-For gives request.ip (the rate limits' client address).
     trustProxy: config.trustProxy,
-    // Fastify's own per-request lines are replaced by one debug line per request (onResponse below).
+    // Fastify's own per-request lines are replaced by one line per request (request-log.ts).
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
@@ -86,13 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  app.addHook('onResponse', (request, reply, done) => {
-    request.log.debug(
-      { method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
-      'request completed',
-    );
-    done();
-  });
+  registerRequestLog(app);
   registerErrorHandlers(app, config.limits.maxBodyBytes);
   await registerOpenApi(app);
 
