@@ -18,7 +18,7 @@ interface SideReader {
   close(): Promise<void>;
 }
 
-async function sideReader(backend: Backend, url: string): Promise<SideReader> {
+function sideReader(backend: Backend, url: string): SideReader {
   if (backend === 'sqlite') {
     const db = new Database(url.slice('sqlite:'.length), { readonly: true });
     const statement = db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM sessions WHERE session_id = ?');
@@ -46,7 +46,7 @@ for (const backend of testBackends()) {
     let reader: SideReader;
     before(async () => {
       t = await startTestApp(backend);
-      reader = await sideReader(backend, t.config.databaseUrl);
+      reader = sideReader(backend, t.config.databaseUrl);
     });
     after(async () => {
       await reader.close();
