@@ -1,18 +1,22 @@
 import { PAGE_LIMITS } from '../domain/limits.js';
-import { UsageError, type CommandSpec, type ParsedCommand } from './flags.js';
-import { batchService, withStore } from './store-session.js';
+import type { CommandIO, CommandSpec } from './command.js';
+import { UsageError, type ParsedCommand } from './flags.js';
+import { batchService } from './store-session.js';
+import { isoSeconds } from './time-format.js';
 
 export const batchesCommand: CommandSpec = {
   name: 'batches',
   summary: 'list batches, newest first',
   usage: 'clickstream batches [--json] [--limit N] [flags]',
+  settings: ['store'],
+  store: 'read-only',
   options: {
     json: { type: 'boolean', help: 'Print one JSON object per line instead of a table.' },
     limit: { type: 'string', help: 'How many batches (default 100).' },
   },
 };
 
-export async function runBatches(parsed: ParsedCommand, out: NodeJS.WritableStream): Promise<void> {
+export async function runBatches(parsed: ParsedCommand, { out, withStore }: CommandIO): Promise<void> {
   const config = parsed.config();
   const limit = parseLimit(parsed.options.limit);
   const batches = await withStore(config, (store) => batchService(store, config).listBatches(limit));
@@ -24,9 +28,9 @@ export async function runBatches(parsed: ParsedCommand, out: NodeJS.WritableStre
     b.batch_id,
     b.status,
     String(b.session_count),
-    time(b.created_at),
-    b.released_at === null ? '-' : time(b.released_at),
-    b.sealed_at === null ? '-' : time(b.sealed_at),
+    isoSeconds(b.created_at),
+    b.released_at === null ? '-' : isoSeconds(b.released_at),
+    b.sealed_at === null ? '-' : isoSeconds(b.sealed_at),
     b.release_id ?? '-',
   ]);
   const header = ['batch_id', 'status', 'sessions', 'created_at', 'released_at', 'sealed_at', 'release_id'];
@@ -47,8 +51,4 @@ function parseLimit(value: string | boolean | undefined): number | undefined {
     throw new UsageError(`--limit must be a whole number from 1 to ${PAGE_LIMITS.maxSessions}, got "${value}"`);
   }
   return limit;
-}
-
-function time(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 }

@@ -8,10 +8,12 @@ import type { Config } from '../config/config.js';
 import { ClickstreamError, type ErrorCode } from '../domain/errors.js';
 import type { SessionWithEvents } from '../schemas/records.js';
 import type { ExportPart } from '../services/batches.js';
+import { MissingStoreError } from '../storage/create-store.js';
 import { startWorker } from '../worker-thread.js';
-import type { CommandSpec, ParsedCommand } from './flags.js';
-import { UsageError } from './flags.js';
-import { batchService, withStore } from './store-session.js';
+import type { CommandIO, CommandSpec } from './command.js';
+import { exportVerdict, type ExportAllowance } from './export-verdict.js';
+import { UsageError, type ParsedCommand } from './flags.js';
+import { batchService } from './store-session.js';
 
 const OUTPUT_BUFFER = 4 * 1024 * 1024;
 const MAX_THREADS = 16;
@@ -19,7 +21,10 @@ const MAX_THREADS = 16;
 export const exportCommand: CommandSpec = {
   name: 'export',
   summary: 'stream a batch as JSON Lines: one session with all its events per line, in session_number order',
-  usage: 'clickstream export --batch-id <id> [--output <file>] [--threads <n>] [flags]',
+  usage:
+    'clickstream export --batch-id <id> [--output <file>] [--threads <n>] [--allow-collecting] [--allow-unsealed] [flags]',
+  settings: ['store'],
+  store: 'read-only',
   options: {
     'batch-id': { type: 'string', help: 'The batch to export (required).' },
     output: { type: 'string', help: 'Write to this file instead of standard output.' },
@@ -27,8 +32,24 @@ export const exportCommand: CommandSpec = {
       type: 'string',
       help: `Threads that read and format sessions at the same time, each with its own database connection (default: the number of CPUs, at most 4; 1 to ${MAX_THREADS}).`,
     },
+    'allow-collecting': {
+      type: 'boolean',
+      help: 'Export the collecting batch as it is now (refused without: sessions and events are still added to it).',
+    },
+    'allow-unsealed': {
+      type: 'boolean',
+      help: 'Export a released batch that is not sealed yet without a warning (late events may still change it).',
+    },
   },
 };
+
+/** What to export, where, and how, from the command's flags. */
+interface ExportRequest {
+  readonly batchId: string;
+  readonly threadCount: number;
+  readonly outputPath: string | null;
+  readonly allow: ExportAllowance;
+}
 
 /** What an export thread is started with (export-thread.ts). */
 export interface ExportThreadData {
@@ -59,19 +80,27 @@ export type ExportPartAnswer =
  * both take CPU, so threads scale with cores: 100,000 sessions took 4.5 s with one, 2.7 s with two
  * (bench/README.md).
  */
-export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableStream): Promise<number> {
-  const batchId = parsed.options['batch-id'];
-  if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
-  const threadCount = threadsOption(parsed.options.threads);
-  const outputPath = typeof parsed.options.output === 'string' ? parsed.options.output : null;
+export async function runExport(parsed: ParsedCommand, io: CommandIO): Promise<number> {
+  const request = exportRequest(parsed.options);
   const config = parsed.config();
   let count = 0;
   try {
-    await exportTo(config, batchId, threadCount, outputPath, stdout, (n) => (count += n));
+    await exportTo(config, request, io, (n) => (count += n));
   } catch (error) {
-    throw stoppedAfter(error, count, outputPath);
+    throw stoppedAfter(error, count, request.outputPath);
   }
   return count;
+}
+
+function exportRequest(options: ParsedCommand['options']): ExportRequest {
+  const batchId = options['batch-id'];
+  if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
+  return {
+    batchId,
+    threadCount: threadsOption(options.threads),
+    outputPath: typeof options.output === 'string' ? options.output : null,
+    allow: { collecting: options['allow-collecting'] === true, unsealed: options['allow-unsealed'] === true },
+  };
 }
 
 /**
@@ -79,6 +108,8 @@ export async function runExport(parsed: ParsedCommand, stdout: NodeJS.WritableSt
  * when it stopped before writing: an unknown batch, a file that cannot be created).
  */
 function stoppedAfter(error: unknown, count: number, outputPath: string | null): unknown {
+  // Refusals before the export starts: a missing store, a batch that is unknown or not to be exported.
+  if (error instanceof MissingStoreError || error instanceof UsageError) return error;
   if (error instanceof ClickstreamError && error.code === 'batch_not_found') return error;
   const output = outputPath === null ? 'the output is incomplete' : `${outputPath} was not written`;
   const message = `${error instanceof Error ? error.message : String(error)} (stopped after ${count} sessions; ${output})`;
@@ -89,15 +120,16 @@ function stoppedAfter(error: unknown, count: number, outputPath: string | null):
 
 async function exportTo(
   config: Config,
-  batchId: string,
-  threadCount: number,
-  outputPath: string | null,
-  stdout: NodeJS.WritableStream,
+  { batchId, threadCount, outputPath, allow }: ExportRequest,
+  { withStore, out: stdout, err }: CommandIO,
   written: (sessions: number) => void,
 ): Promise<void> {
   await withStore(config, async (store) => {
     const batches = batchService(store, config);
-    // Checked before the output file is created, so an unknown batch leaves no empty file behind.
+    // Checked before the output file is created, so an unknown or refused batch leaves no empty file behind.
+    const verdict = exportVerdict(await batches.getBatch(batchId), allow);
+    if (verdict?.kind === 'refuse') throw new UsageError(verdict.message);
+    if (verdict?.kind === 'warn') err.write(`clickstream export: warning: ${verdict.message}\n`);
     const parts = await batches.exportParts(batchId);
     // The last part (every session numbered after the count) has no bound: this thread reads it page by
     // page after the others, so that no thread ever holds more than a bounded part.

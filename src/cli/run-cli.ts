@@ -1,26 +1,38 @@
 import { ConfigError } from '../config/config.js';
 import { ClickstreamError } from '../domain/errors.js';
+import { MissingStoreError } from '../storage/create-store.js';
 import { batchesCommand, runBatches } from './batches-command.js';
 import { checkCommand, runCheck } from './check-command.js';
+import type { CommandIO, CommandSpec } from './command.js';
 import { exportCommand, runExport } from './export-command.js';
-import { commandHelp, parseCommand, UsageError, type CommandSpec, type ParsedCommand } from './flags.js';
+import { commandHelp, parseCommand, UsageError, type ParsedCommand } from './flags.js';
 import { migrateCommand, runMigrate } from './migrate-command.js';
 import { releaseCommand, runRelease } from './release-command.js';
 import { runServe, serveCommand } from './serve-command.js';
+import { withStore } from './store-session.js';
 
 interface Command {
   readonly spec: CommandSpec;
-  readonly run: (parsed: ParsedCommand) => Promise<unknown>;
+  readonly run: (parsed: ParsedCommand, io: CommandIO) => Promise<unknown>;
 }
 
 const COMMANDS: readonly Command[] = [
   { spec: serveCommand, run: runServe },
-  { spec: migrateCommand, run: (p) => runMigrate(p, process.stdout) },
-  { spec: releaseCommand, run: (p) => runRelease(p, process.stdout) },
-  { spec: batchesCommand, run: (p) => runBatches(p, process.stdout) },
-  { spec: exportCommand, run: (p) => runExport(p, process.stdout) },
-  { spec: checkCommand, run: (p) => runCheck(p, process.stdout) },
+  { spec: migrateCommand, run: runMigrate },
+  { spec: releaseCommand, run: runRelease },
+  { spec: batchesCommand, run: runBatches },
+  { spec: exportCommand, run: runExport },
+  { spec: checkCommand, run: runCheck },
 ];
+
+/** The process's streams, and the store opened as the command declares. */
+function processIO(spec: CommandSpec): CommandIO {
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    withStore: (config, work) => withStore(config, spec.store, process.stderr, work),
+  };
+}
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((c) => c.spec.name.length));
@@ -36,7 +48,10 @@ function overview(): string {
   ].join('\n');
 }
 
-/** Runs one CLI command; returns the process exit code (0 ok, 1 failed, 2 wrong usage or configuration). */
+/**
+ * Runs one CLI command; returns the process exit code: 0 ok, 1 failed, 2 wrong usage or configuration (or
+ * no store for a command that only reads).
+ */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -54,11 +69,17 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${commandHelp(command.spec)}\n`);
       return 0;
     }
-    await command.run(parsed);
+    await command.run(parsed, processIO(command.spec));
     return 0;
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError) {
       process.stderr.write(`clickstream ${name}: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof MissingStoreError) {
+      process.stderr.write(
+        `clickstream ${name}: ${error.message}; start the service once or run \`clickstream migrate\` (with the same settings) to create it\n`,
+      );
       return 2;
     }
     if (error instanceof ClickstreamError) {

@@ -15,6 +15,14 @@ export const MIN_KEY_LENGTH = 16;
 
 type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
+/**
+ * What a setting is read for. A command takes the flags of the uses it declares (CommandSpec.settings):
+ * `store` opening the store (every command working on it), `release` releasing a batch, `service` the
+ * HTTP service.
+ */
+export const SETTING_USES = ['store', 'release', 'service'] as const;
+export type SettingUse = (typeof SETTING_USES)[number];
+
 export type MutableConfig = { -readonly [K in Exclude<keyof Config, 'limits'>]: Config[K] } & {
   limits: { -readonly [K in keyof Limits]: Limits[K] };
 };
@@ -23,6 +31,8 @@ export interface Setting {
   readonly variable: string;
   readonly defaultValue: string | undefined;
   readonly help: string;
+  /** What reads it; a command that declares none of these uses neither takes nor lists its flag. */
+  readonly usedFor: readonly SettingUse[];
   /** A key: never echoed in messages, and read from the environment only (a flag shows in `ps`). */
   readonly secret?: boolean;
   /**
@@ -122,7 +132,13 @@ const trustProxy = (raw: string): Parsed => {
 const number = (value: unknown): number => Number(value);
 
 /** The input limits: each one a whole number within its range, with its default from DEFAULT_LIMITS. */
-const LIMITS: readonly { key: keyof Limits; min: number; max: number; help: string }[] = [
+const LIMITS: readonly {
+  key: keyof Limits;
+  min: number;
+  max: number;
+  help: string;
+  usedFor?: readonly SettingUse[];
+}[] = [
   {
     key: 'maxBodyBytes',
     min: 1024,
@@ -136,6 +152,7 @@ const LIMITS: readonly { key: keyof Limits; min: number; max: number; help: stri
     min: 1,
     max: 65536,
     help: 'Longest session_id, event_id, object_id, user_id or release_id, in characters.',
+    usedFor: ['service', 'release'],
   },
   {
     key: 'maxMetaBytes',
@@ -157,10 +174,11 @@ const LIMITS: readonly { key: keyof Limits; min: number; max: number; help: stri
   },
 ];
 
-const LIMIT_SETTINGS: readonly Setting[] = LIMITS.map(({ key: name, min, max, help }) => ({
+const LIMIT_SETTINGS: readonly Setting[] = LIMITS.map(({ key: name, min, max, help, usedFor = ['service'] }) => ({
   variable: LIMIT_VARIABLES[name],
   defaultValue: String(DEFAULT_LIMITS[name]),
   help,
+  usedFor,
   parse: integer(min, max),
   assign: (c, v) => (c.limits[name] = number(v)),
 }));
@@ -170,6 +188,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_HOST',
     defaultValue: '127.0.0.1',
     help: 'Address the HTTP server binds to.',
+    usedFor: ['service'],
     parse: text,
     assign: (c, v) => (c.host = String(v)),
   },
@@ -177,6 +196,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_PORT',
     defaultValue: '5000',
     help: 'TCP port of the HTTP server (0 picks a free port).',
+    usedFor: ['service'],
     parse: integer(0, 65535),
     assign: (c, v) => (c.port = number(v)),
   },
@@ -184,6 +204,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_DATABASE_URL',
     defaultValue: 'sqlite:./data/clickstream.db',
     help: 'Store location: sqlite:<path> (embedded, default) or postgres://... .',
+    usedFor: ['store'],
     parse: databaseUrl,
     assign: (c, v) => (c.databaseUrl = String(v)),
   },
@@ -191,6 +212,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_DURABILITY',
     defaultValue: 'process',
     help: "SQLite only (PostgreSQL follows the server's synchronous_commit). process: acknowledged writes survive a crash of the process (WAL, synchronous=NORMAL); power-loss: they also survive a power loss or OS crash (synchronous=FULL, slower).",
+    usedFor: ['store'],
     backendSpecific: true,
     parse: oneOf(DURABILITY_MODES),
     assign: (c, v) => (c.durability = v as Durability),
@@ -199,6 +221,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_LATE_EVENT_GRACE_SECONDS',
     defaultValue: '600',
     help: 'After a release, events and irrelevant flags for the batch are still accepted this long; then the batch is sealed.',
+    usedFor: ['service', 'release'],
     parse: integer(0, 31 * 86400),
     assign: (c, v) => (c.lateEventGraceSeconds = number(v)),
   },
@@ -206,6 +229,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_TIME_WINDOW_PAST_SECONDS',
     defaultValue: '86400',
     help: 'Oldest accepted created_at, in seconds before server time.',
+    usedFor: ['service'],
     parse: integer(0, 10 * 365 * 86400),
     assign: (c, v) => (c.timeWindowPastSeconds = number(v)),
   },
@@ -213,6 +237,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_TIME_WINDOW_FUTURE_SECONDS',
     defaultValue: '300',
     help: 'Newest accepted created_at, in seconds after server time (clock skew).',
+    usedFor: ['service'],
     parse: integer(0, 86400),
     assign: (c, v) => (c.timeWindowFutureSeconds = number(v)),
   },
@@ -220,6 +245,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_ADMIN_KEY',
     defaultValue: undefined,
     help: `Key that authorises every route, sent as Authorization: Bearer <key> or X-API-Key (never accepted in the URL). At least ${MIN_KEY_LENGTH} characters; environment only. With no key at all, the service serves this machine only.`,
+    usedFor: ['service'],
     secret: true,
     parse: key,
     assign: (c, v) => (c.adminKey = String(v)),
@@ -228,6 +254,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_INGEST_KEYS',
     defaultValue: undefined,
     help: `Comma-separated keys that authorise the client routes only; they may be public (embedded in web pages). Sent as a header, or as ?key= on client routes (sendBeacon). At least ${MIN_KEY_LENGTH} characters each; environment only.`,
+    usedFor: ['service'],
     secret: true,
     parse: keyList,
     assign: (c, v) => (c.ingestKeys = v as string[]),
@@ -236,6 +263,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_CORS_ORIGINS',
     defaultValue: undefined,
     help: 'Comma-separated origins (https://shop.example) whose pages may call the API from a browser and read the answers (the keys still decide what each may do); * allows any origin. Unset: no CORS headers. Without keys, local origins only.',
+    usedFor: ['service'],
     parse: originList,
     assign: (c, v) => (c.corsOrigins = v as string[]),
   },
@@ -243,6 +271,7 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_RATE_LIMIT_PER_MINUTE',
     defaultValue: '0',
     help: 'Most requests per minute: per admin key, per ingest key and client address, or per client address for requests without a valid key; then 429 with Retry-After. Counted per process. 0 is off.',
+    usedFor: ['service'],
     parse: integer(0, 100_000_000),
     assign: (c, v) => (c.rateLimitPerMinute = number(v)),
   },
@@ -250,13 +279,15 @@ export const SETTINGS: readonly Setting[] = [
     variable: 'CLICKSTREAM_TRUST_PROXY',
     defaultValue: undefined,
     help: 'Addresses or CIDR ranges (comma-separated) of reverse proxies whose X-Forwarded-For gives the client address used by rate limits. Unset: the connection address.',
+    usedFor: ['service'],
     parse: trustProxy,
     assign: (c, v) => (c.trustProxy = v as string | false),
   },
   {
     variable: 'CLICKSTREAM_LOG_LEVEL',
     defaultValue: 'info',
-    help: `Log level: ${LOG_LEVELS.join(', ')}.`,
+    help: `Log level: ${LOG_LEVELS.join(', ')}. At info, one line per refused request (4xx); failures (5xx) at warn; every request at debug.`,
+    usedFor: ['service'],
     parse: oneOf(LOG_LEVELS),
     assign: (c, v) => (c.logLevel = v as LogLevel),
   },
@@ -279,20 +310,17 @@ export function flagName(variable: string): string {
     .replaceAll('_', '-')}`;
 }
 
-/** Help lines for every setting, as printed by `--help`. */
-export function settingsHelp(): string {
-  return FLAG_SETTINGS.map((s) => {
-    const def = s.defaultValue === undefined ? 'unset' : s.defaultValue;
-    return `  ${flagName(s.variable)} <value>\n      ${s.variable} (default: ${def})\n      ${s.help}`;
-  }).join('\n');
+/** The settings with a flag that serve any of `uses`, in the order of {@link SETTINGS}. */
+export function flagSettingsFor(uses: readonly SettingUse[]): readonly Setting[] {
+  return FLAG_SETTINGS.filter((s) => s.usedFor.some((use) => uses.includes(use)));
 }
 
-/** The configuration table of the README, generated so that it cannot drift from {@link SETTINGS}. */
-export function settingsMarkdownTable(): string {
-  const rows = SETTINGS.map((s) => {
-    const def = s.defaultValue === undefined ? 'unset' : `\`${s.defaultValue}\``;
-    const flag = s.secret ? '(environment only)' : `\`${flagName(s.variable)}\``;
-    return `| \`${s.variable}\` | ${flag} | ${def} | ${s.help.replaceAll('|', '\\|')} |`;
-  });
-  return ['| variable | flag | default | meaning |', '|---|---|---|---|', ...rows].join('\n');
+/** Help lines for settings (by default every one with a flag), as printed by `--help`. */
+export function settingsHelp(settings: readonly Setting[] = FLAG_SETTINGS): string {
+  return settings
+    .map((s) => {
+      const def = s.defaultValue === undefined ? 'unset' : s.defaultValue;
+      return `  ${flagName(s.variable)} <value>\n      ${s.variable} (default: ${def})\n      ${s.help}`;
+    })
+    .join('\n');
 }

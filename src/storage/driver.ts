@@ -26,6 +26,11 @@ export interface OpenOptions {
    */
   readonly maxPageCount?: number;
   readonly logger?: StoreLogger;
+  /**
+   * Open only a store that exists (for commands that only read): where there is none, `createStore`
+   * throws MissingStoreError and creates nothing (no file, no folder, no table). Unset: it is created.
+   */
+  readonly mustExist?: boolean;
 }
 
 export interface OpenedStore {
@@ -49,7 +54,14 @@ export interface StoreDriver<Name extends string = string> {
   matches(url: string): boolean;
   /** Why a URL this driver matches cannot be opened as written, or null. */
   urlProblem(url: string): string | null;
-  /** Opens the store and brings its schema up to date. */
+  /** Where the data of a URL lives, for logs and messages (no credentials); cheap, opens nothing. */
+  location(url: string): string;
+  /**
+   * Why there is no store at the URL yet (no such file, no schema in the database), or null when there
+   * is one. Looks without creating anything; fails as opening would when the storage cannot be reached.
+   */
+  missing(url: string): Promise<string | null>;
+  /** Opens the store (creating it where there is none) and brings its schema up to date. */
   open(url: string, options: OpenOptions): Promise<OpenedStore>;
 }
 

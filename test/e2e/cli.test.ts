@@ -20,15 +20,16 @@ import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { runCliProcess, startService, type CliResult, type ServiceProcess } from '../support/service-process.js';
 
-/** Flags every command takes, from the configuration; two of them are enough to show the list is there. */
-const CONFIG_FLAGS = ['--database-url', '--late-event-grace-seconds', '--help'];
+/** Flags every command takes: the store settings (test/e2e/cli-flags.test.ts checks which others). */
+const CONFIG_FLAGS = ['--database-url', '--durability', '--help'];
 
+/** Each command's own flags, and the flags of the settings it reads beside the store's. */
 const OWN_FLAGS: Readonly<Record<string, readonly string[]>> = {
-  serve: [],
+  serve: ['--port', '--late-event-grace-seconds'],
   migrate: [],
-  release: ['--release-id'],
+  release: ['--release-id', '--late-event-grace-seconds'],
   batches: ['--json', '--limit'],
-  export: ['--batch-id', '--output'],
+  export: ['--batch-id', '--output', '--allow-collecting', '--allow-unsealed'],
   check: [],
 };
 
@@ -88,10 +89,7 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
       for (const flag of [...(OWN_FLAGS[name] ?? []), ...CONFIG_FLAGS]) {
         assert.ok(result.stdout.includes(flag), `${name} --help should list ${flag}:\n${result.stdout}`);
       }
-      assert.ok(
-        result.stdout.includes('CLICKSTREAM_LATE_EVENT_GRACE_SECONDS'),
-        `${name} --help should name the variables`,
-      );
+      assert.ok(result.stdout.includes('CLICKSTREAM_DATABASE_URL'), `${name} --help should name the variables`);
     }
     const overview = await runCliProcess(dir, ['--help']);
     assert.equal(overview.code, 0, explain(overview));
@@ -111,7 +109,7 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     const dir = freshDir();
     const [fromEnv, fromFlag, serve] = await Promise.all([
       runCliProcess(dir, ['migrate'], { CLICKSTREAM_PORT: 'abc' }),
-      runCliProcess(dir, ['batches', '--late-event-grace-seconds', 'soon']),
+      runCliProcess(dir, ['release', '--release-id', id('release'), '--late-event-grace-seconds', 'soon']),
       runCliProcess(dir, ['serve'], { CLICKSTREAM_PORT: 'abc' }),
     ]);
     assert.equal(fromEnv.code, 2, explain(fromEnv));
@@ -189,7 +187,7 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
           await locker.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
           const running = runCliProcess(
             dir,
-            ['export', '--batch-id', batchId, '--output', output, '--threads', '2'],
+            ['export', '--batch-id', batchId, '--output', output, '--threads', '2', '--allow-unsealed'],
             env,
           );
           await waitForLockWaiters(locker, 3, 60_000);
@@ -205,7 +203,7 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
         assert.equal(exported.code, 1, explain(exported));
         assert.match(
           exported.stderr,
-          /^clickstream export: service_unavailable: .* \(stopped after 0 sessions; .*batch\.jsonl was not written\)\n$/,
+          /^store: postgres:[^\n]*\nclickstream export: service_unavailable: .* \(stopped after 0 sessions; .*batch\.jsonl was not written\)\n$/,
         );
         assert.equal(readFileSync(output, 'utf8'), 'an earlier export\n', 'a failed export leaves the file as it was');
         assert.deepEqual(
@@ -275,11 +273,13 @@ describe('the clickstream CLI as a real process', { timeout: 180_000 }, () => {
     const missing = join(dir, 'no-such-dir', 'out.jsonl');
     const unwritable = await runCliProcess(dir, ['export', '--batch-id', batch.batch_id, '--output', missing]);
     assert.equal(unwritable.code, 1, explain(unwritable));
-    assert.match(unwritable.stderr, /^clickstream export: ENOENT: no such file or directory/);
+    assert.match(unwritable.stderr, /^clickstream export: ENOENT: no such file or directory/m);
   });
 
   it('export of an unknown batch exits 1 with batch_not_found', async () => {
     const dir = freshDir();
+    const migrated = await runCliProcess(dir, ['migrate']);
+    assert.equal(migrated.code, 0, explain(migrated));
     const exported = await runCliProcess(dir, ['export', '--batch-id', id('batch')]);
     assert.equal(exported.code, 1, explain(exported));
     assert.match(exported.stderr, /batch_not_found/);
