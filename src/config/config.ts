@@ -9,7 +9,8 @@ import { LOG_LEVELS, type MutableConfig, SETTINGS, settingLabel } from './settin
 
 export type { Durability } from '../storage/driver.js';
 export { DURABILITY_MODES } from '../storage/driver.js';
-export { FLAG_SETTINGS, flagName, MIN_KEY_LENGTH, SETTINGS, settingsHelp, settingsMarkdownTable } from './settings.js';
+export { FLAG_SETTINGS, flagName, MIN_KEY_LENGTH, SETTINGS, settingsHelp } from './settings.js';
+export { settingsEnvExample, settingsMarkdownTable } from './settings-docs.js';
 export { LOG_LEVELS };
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
