@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'event_conflict',
   'session_closed',
   'no_sessions_to_release',
+  'batch_not_released',
   'unauthorized',
   'forbidden',
   'rate_limited',

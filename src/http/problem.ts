@@ -20,6 +20,7 @@ const STATUS: Readonly<Record<ErrorCode, readonly [number, string]>> = {
   event_conflict: [409, 'Event stored with different content'],
   session_closed: [409, 'Session closed'],
   no_sessions_to_release: [404, 'No sessions to release'],
+  batch_not_released: [409, 'Batch not released'],
   unauthorized: [401, 'Unauthorized'],
   forbidden: [403, 'Forbidden'],
   rate_limited: [429, 'Too many requests'],

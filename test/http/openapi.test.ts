@@ -47,6 +47,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   session_not_found: 404,
   batch_not_found: 404,
   no_sessions_to_release: 404,
+  batch_not_released: 409,
   session_conflict: 409,
   event_conflict: 409,
   session_closed: 409,
