@@ -2,6 +2,8 @@ import { ConfigError } from '../config/config.js';
 import { ClickstreamError } from '../domain/errors.js';
 import { MissingStoreError } from '../storage/create-store.js';
 import { batchesCommand, runBatches } from './batches-command.js';
+import { biasCommand, runBias } from './bias-command.js';
+import { runTrainingData, trainingDataCommand } from './training-data-command.js';
 import { checkCommand, runCheck } from './check-command.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { exportCommand, runExport } from './export-command.js';
@@ -23,6 +25,8 @@ const COMMANDS: readonly Command[] = [
   { spec: batchesCommand, run: runBatches },
   { spec: exportCommand, run: runExport },
   { spec: checkCommand, run: runCheck },
+  { spec: biasCommand, run: runBias },
+  { spec: trainingDataCommand, run: runTrainingData },
 ];
 
 /** The process's streams, and the store opened as the command declares. */

@@ -1,6 +1,7 @@
 import type { Config } from '../config/config.js';
 import { systemClock } from '../domain/time.js';
 import { BatchService } from '../services/batches.js';
+import { TrainingService } from '../services/training.js';
 import { createStore, type OpenedStore } from '../storage/create-store.js';
 import type { ClickstreamStore } from '../storage/store.js';
 import type { StoreAccess } from './command.js';
@@ -35,4 +36,8 @@ export function batchService(store: ClickstreamStore, config: Config): BatchServ
     { limits: config.limits, lateEventGraceSeconds: config.lateEventGraceSeconds },
     systemClock,
   );
+}
+
+export function trainingService(store: ClickstreamStore, config: Config): TrainingService {
+  return new TrainingService(batchService(store, config));
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config/config.js';
 import { type Clock, systemClock } from '../domain/time.js';
 import { BatchService } from '../services/batches.js';
 import { IngestService } from '../services/ingest.js';
+import { TrainingService } from '../services/training.js';
 import type { ClickstreamStore } from '../storage/store.js';
 import type { App } from './app-types.js';
 import { registerAuth } from './auth.js';
@@ -91,13 +92,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerErrorHandlers(app, config.limits.maxBodyBytes);
   await registerOpenApi(app);
 
+  const batches = new BatchService(
+    store,
+    { limits: config.limits, lateEventGraceSeconds: config.lateEventGraceSeconds },
+    clock,
+  );
   const services: RouteServices = {
     ingest: new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock),
-    batches: new BatchService(
-      store,
-      { limits: config.limits, lateEventGraceSeconds: config.lateEventGraceSeconds },
-      clock,
-    ),
+    batches,
+    training: new TrainingService(batches),
     store,
     openapi: () => app.swagger(),
   };

@@ -57,10 +57,14 @@ export interface TrainingSummary {
 /** Called now and then while sessions are read: how many so far, of about how many in the batch. */
 export type Progress = (read: number, total: number) => void;
 
-/** Where rows go: pairs (sentence-transformers, jsonl, parquet) or judgments. */
-export type TrainingOutput =
+/**
+ * Where rows go: pairs (sentence-transformers, jsonl, parquet) or judgments. `warn` hears each warning as
+ * soon as it is known, before the rows it concerns (an HTTP answer puts them in a header).
+ */
+export type TrainingOutput = (
   | { readonly kind: 'pairs'; write(row: PairRow): Promise<void> | void }
-  | { readonly kind: 'judgments'; write(row: JudgmentRow): Promise<void> | void };
+  | { readonly kind: 'judgments'; write(row: JudgmentRow): Promise<void> | void }
+) & { readonly warn?: (warning: LearningWarning) => void };
 
 export class TrainingService {
   constructor(private readonly batches: BatchService) {}
@@ -113,6 +117,7 @@ export class TrainingService {
     progress?: Progress,
   ): Promise<TrainingSummary> {
     const { batch, warnings } = await this.releasedBatch(batchId);
+    for (const warning of warnings) output.warn?.(warning);
     const skipped = noneSkipped();
     const rows: Record<Split, number> = { train: 0, test: 0 };
     const counts = { train: new ClickCounts(), test: new ClickCounts() };
@@ -133,6 +138,7 @@ export class TrainingService {
     if (!perSession) {
       const { ratings, fitWarnings } = ratingsOf(options.method, counts.train, counts.test);
       warnings.push(...fitWarnings);
+      for (const warning of fitWarnings) output.warn?.(warning);
       for (const split of ['train', 'test'] as const) {
         const part = options.split ? split : null;
         rows[split] += await writeAggregated(output, options, counts[split], ratings[split], part);

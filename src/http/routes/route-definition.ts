@@ -6,6 +6,7 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type {
+  FastifyReply,
   FastifyRequest,
   FastifySchema,
   RawRequestDefaultExpression,
@@ -15,6 +16,7 @@ import type {
 import type { ErrorCode, FieldError } from '../../domain/errors.js';
 import type { BatchService } from '../../services/batches.js';
 import type { IngestService } from '../../services/ingest.js';
+import type { TrainingService } from '../../services/training.js';
 import type { ClickstreamStore } from '../../storage/store.js';
 
 /**
@@ -29,6 +31,7 @@ export type Access = (typeof ACCESS_LEVELS)[number];
 export interface RouteServices {
   readonly ingest: IngestService;
   readonly batches: BatchService;
+  readonly training: TrainingService;
   readonly store: ClickstreamStore;
   /** The OpenAPI document of the running app. */
   readonly openapi: () => unknown;
@@ -63,7 +66,7 @@ export interface RouteDeclaration {
 export interface RouteDefinition extends RouteDeclaration {
   /** The body's rules beyond its schema, checked with it so that one answer lists every problem. */
   readonly bodyProblems?: (services: RouteServices) => (body: unknown) => FieldError[];
-  readonly handler: (services: RouteServices) => (request: RequestOf<FastifySchema>) => unknown;
+  readonly handler: (services: RouteServices) => (request: RequestOf<FastifySchema>, reply: FastifyReply) => unknown;
 }
 
 /**
@@ -73,7 +76,7 @@ export interface RouteDefinition extends RouteDeclaration {
 export function defineRoute<S extends RouteDeclaration['schema']>(
   route: Omit<RouteDefinition, 'schema' | 'handler'> & {
     readonly schema: S;
-    readonly handler: (services: RouteServices) => (request: RequestOf<S>) => unknown;
+    readonly handler: (services: RouteServices) => (request: RequestOf<S>, reply: FastifyReply) => unknown;
   },
 ): RouteDefinition {
   return route as unknown as RouteDefinition;
