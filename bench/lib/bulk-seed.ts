@@ -22,6 +22,8 @@ export interface SeedShape {
   readonly resultsPerSession: number;
   /** At most resultsPerSession (each event is on a result of its session). */
   readonly eventsPerSession: number;
+  /** SQLite only: how many distinct queries the sessions share (`query ((i - 1) mod Q) + 1`); default one each. */
+  readonly distinctQueries?: number;
 }
 
 /** The id of seeded session `i` (1-based). */
@@ -65,10 +67,16 @@ export function seedSqlite(path: string, shape: SeedShape): void {
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
          INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
            sort_by, user_id, created_at, created_at_given, registered_at)
-         SELECT printf('seed-%08d', i), @batch, @base + i, json_quote('query ' || i), '{"source":"seed"}', NULL,
+         SELECT printf('seed-%08d', i), @batch, @base + i, json_quote('query ' || ((i - 1) % @queries + 1)), '{"source":"seed"}', NULL,
            NULL, 'user-' || (i % 1000), @now, 1, @now
          FROM n`,
-      ).run({ count: shape.sessions, batch: batch.batch_id, base: batch.session_count, now });
+      ).run({
+        count: shape.sessions,
+        batch: batch.batch_id,
+        base: batch.session_count,
+        now,
+        queries: BigInt(shape.distinctQueries ?? shape.sessions),
+      });
       // Counts bound as integers (a JS number binds as a real): 'obj-' || (j % @per) must read obj-0, not obj-0.0.
       db.prepare(
         `WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < @rows - 1)
