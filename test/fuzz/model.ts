@@ -384,7 +384,26 @@ export function responseProblems(request: Prepared, response: HttpResponse): str
       }
     }
   }
-  if (status >= 200 && status < 300 && request.method !== 'HEAD') {
+  if (status >= 200 && status < 300 && request.method !== 'HEAD' && request.route === 'trainingData') {
+    // Streamed training data: JSON Lines (every line a JSON object) or Parquet (PAR1 at both ends).
+    if (/^application\/vnd\.apache\.parquet\b/i.test(type)) {
+      const bytes = response.body;
+      if (bytes.subarray(0, 4).toString() !== 'PAR1' || bytes.subarray(-4).toString() !== 'PAR1') {
+        problems.push(`answered ${status} with a Parquet body that is not a whole Parquet file`);
+      }
+    } else if (!/^application\/x-ndjson\b/i.test(type)) {
+      problems.push(`answered ${status} as ${type || 'no content type'}`);
+    } else {
+      for (const line of body.split('\n').filter((l) => l !== '')) {
+        try {
+          JSON.parse(line);
+        } catch {
+          problems.push(`answered ${status} with a line that is not JSON: ${line.slice(0, 300)}`);
+          break;
+        }
+      }
+    }
+  } else if (status >= 200 && status < 300 && request.method !== 'HEAD') {
     if (!/^application\/json\b/i.test(type)) problems.push(`answered ${status} as ${type || 'no content type'}`);
     try {
       JSON.parse(body);

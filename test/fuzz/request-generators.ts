@@ -255,6 +255,22 @@ function readQuery(route: RouteName): fc.Arbitrary<readonly QueryPart[]> {
         opt('limit', number(1, 1000)),
         opt('events_limit', number(0, 10_000)),
       );
+    case 'bias':
+      return parts(
+        batchId.map((value): QueryPart => ({ key: 'batch_id', value })),
+        opt('max_position', number(0, 20)),
+        opt('event_weights', fc.constantFrom('click=1', 'click=0,purchase=2', 'x', '').map(qtext)),
+      );
+    case 'trainingData':
+      return parts(
+        batchId.map((value): QueryPart => ({ key: 'batch_id', value })),
+        fc
+          .constantFrom('clicks', 'skip-above', 'pbm', 'coec', 'best')
+          .map((m): QueryPart => ({ key: 'method', value: qtext(m) })),
+        opt('format', fc.constantFrom('jsonl', 'judgments', 'sentence-transformers', 'parquet', 'csv').map(qtext)),
+        opt('test_fraction', fc.constantFrom('0.2', '0', '1', 'half').map(qtext)),
+        opt('max_position', number(0, 20)),
+      );
     default:
       return fc.constant([]);
   }

