@@ -14,7 +14,7 @@ const Id = (description: string) =>
   });
 
 /** An id in a query string: never stored, only looked up, so the shape is all that is checked here. */
-const QueryId = (description: string) =>
+export const QueryId = (description: string) =>
   Type.String({ description, minLength: 1, pattern: '^[^\\u0000-\\u001F\\u007F]+$' });
 
 const Timestamp = (description: string) =>

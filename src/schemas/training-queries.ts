@@ -4,11 +4,14 @@
  * so both answer a wrong value with the same message.
  */
 import { Type, type Static } from 'typebox';
+import { QueryId } from './payloads.js';
 
-const Text = (description: string) => Type.Optional(Type.String({ description }));
+// No control characters anywhere: a NUL cannot even reach PostgreSQL as text.
+const Text = (description: string) =>
+  Type.Optional(Type.String({ description, pattern: '^[^\\u0000-\\u001F\\u007F]*$' }));
 
 const SIGNAL_QUERY = {
-  batch_id: Type.String({ minLength: 1, description: 'The released batch to read.' }),
+  batch_id: QueryId('The released batch to read.'),
   max_position: Text(
     'Read positions 0 to N-1 only (default 10 for bias, pbm and coec; every position for clicks and skip-above).',
   ),

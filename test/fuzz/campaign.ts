@@ -201,8 +201,9 @@ export class Campaign {
   /** Applies an acknowledged (2xx) request to the model. */
   private acknowledge(request: Prepared, response: HttpResponse, exactCounts: boolean): void {
     try {
-      this.model.apply(request, JSON.parse(response.body.toString('utf8')), exactCounts);
+      // Reads change nothing, and some answer other than one JSON document (JSON Lines, Parquet).
       if (!WRITE_ROUTES.includes(request.route)) return;
+      this.model.apply(request, JSON.parse(response.body.toString('utf8')), exactCounts);
       for (const path of nonFinitePaths(parsedBody(request.body), '')) {
         this.fail(
           request,
