@@ -105,7 +105,11 @@ describe('training-data routes', () => {
     assertProblem(await get(`${API}/internal/batch/bias?batch_id=nope`), 404, 'batch_not_found');
     // Found by the fuzzer: a NUL reached PostgreSQL and failed there (500).
     assertProblem(await get(`${API}/internal/batch/bias?batch_id=%00`), 400, 'validation_failed');
-    assertProblem(await get(`${API}/internal/batch/bias?batch_id=${sealed}&query_field=a%00b`), 400, 'validation_failed');
+    assertProblem(
+      await get(`${API}/internal/batch/bias?batch_id=${sealed}&query_field=a%00b`),
+      400,
+      'validation_failed',
+    );
     const bad = assertProblem(
       await get(`${API}/internal/batch/training-data?batch_id=${sealed}&method=best&max_position=0`),
       400,
