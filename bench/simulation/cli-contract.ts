@@ -8,6 +8,7 @@
  *     "mean_position"}
  * Parsing is strict: a field missing or of another type is an error naming it, not a silent zero.
  */
+import type { JudgmentRow } from '../../src/learning/rows.js';
 
 export const JUDGMENT_METHODS = ['clicks', 'skip-above', 'pbm', 'coec'] as const;
 export type JudgmentMethod = (typeof JUDGMENT_METHODS)[number];
@@ -39,14 +40,8 @@ export interface BiasOutput {
   readonly warnings: readonly { readonly code: string; readonly message: string }[];
 }
 
-export interface Judgment {
-  readonly query: string;
-  readonly objectId: string;
-  readonly rating: number;
-  readonly impressions: number;
-  readonly clicks: number;
-  readonly meanPosition: number;
-}
+/** A judgments line as the click models produce it (src/learning/rows.ts), without the split. */
+export type Judgment = Omit<JudgmentRow, 'split'>;
 
 type Json = Readonly<Record<string, unknown>>;
 
