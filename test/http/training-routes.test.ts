@@ -148,3 +148,36 @@ describe('training-data routes', () => {
     for (const [query, splits] of parts) assert.equal(splits.size, 1, `${query} is in both parts`);
   });
 });
+
+describe('training-data of a batch released but not sealed yet', () => {
+  let t: TestApp;
+  let batchId = '';
+  before(async () => {
+    t = await startTestApp('sqlite', { CLICKSTREAM_LATE_EVENT_GRACE_SECONDS: '600' });
+    const session = makeSession();
+    await t.app.inject({ method: 'POST', url: `${API}/session`, payload: session });
+    const released = await t.app.inject({
+      method: 'POST',
+      url: `${API}/internal/batch/release`,
+      payload: { release_id: id('r') },
+    });
+    batchId = json<{ batch_id: string }>(released).batch_id;
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('answers with a not_sealed warning: in the header of the stream, in the body of the curve', async () => {
+    const data = await t.app.inject({
+      method: 'GET',
+      url: `${API}/internal/batch/training-data?batch_id=${batchId}&method=pbm&format=judgments`,
+    });
+    assert.equal(data.statusCode, 200, data.body);
+    assert.match(String(data.headers['x-clickstream-warnings']), /\bnot_sealed\b/);
+    const bias = json<{ warnings: { code: string; message: string }[] }>(
+      await t.app.inject({ method: 'GET', url: `${API}/internal/batch/bias?batch_id=${batchId}` }),
+    );
+    const warning = bias.warnings.find((w) => w.code === 'not_sealed');
+    assert.match(warning?.message ?? '', /late events are accepted until \d{4}-\d\d-\d\dT/);
+  });
+});
