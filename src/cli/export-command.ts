@@ -1,7 +1,4 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { once } from 'node:events';
-import { finished } from 'node:stream/promises';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config/config.js';
@@ -13,9 +10,9 @@ import { startWorker } from '../worker-thread.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { exportVerdict, type ExportAllowance } from './export-verdict.js';
 import { UsageError, type ParsedCommand } from './flags.js';
+import { OutputFile } from './output-file.js';
 import { batchService } from './store-session.js';
 
-const OUTPUT_BUFFER = 4 * 1024 * 1024;
 const MAX_THREADS = 16;
 
 export const exportCommand: CommandSpec = {
@@ -139,7 +136,7 @@ async function exportTo(
     // A file is written under a temporary name beside it and renamed when complete: whoever finds the file
     // finds all of it. A failed export removes what it wrote; standard output cannot be taken back, so
     // there the exit code is what tells.
-    const file = outputPath === null ? null : partialFile(outputPath);
+    const file = outputPath === null ? null : new OutputFile(outputPath);
     const out: NodeJS.WritableStream = file?.stream ?? stdout;
     let complete = false;
     try {
@@ -177,30 +174,13 @@ async function exportTo(
           written(page.length);
         }
       }
-      if (file) {
-        file.stream.end();
-        await finished(file.stream);
-        await rename(file.partialPath, file.path);
-      }
+      if (file) await file.complete();
       complete = true;
     } finally {
       await threads.close();
-      if (!complete && file) {
-        if (!file.stream.closed) {
-          const closed = once(file.stream, 'close');
-          file.stream.destroy();
-          await closed;
-        }
-        await rm(file.partialPath, { force: true });
-      }
+      if (!complete && file) await file.discard();
     }
   });
-}
-
-/** The output file, written under a temporary name beside it (the process id makes the name its own). */
-function partialFile(path: string): { path: string; partialPath: string; stream: WriteStream } {
-  const partialPath = `${path}.${process.pid}.partial`;
-  return { path, partialPath, stream: createWriteStream(partialPath, { highWaterMark: OUTPUT_BUFFER }) };
 }
 
 /** The export's format: one session per line, every line ended by a newline. */
