@@ -17,13 +17,17 @@ export interface PositionBias {
 }
 
 export interface LearningWarning {
-  readonly code: 'not_identifiable' | 'weakly_identifiable' | 'no_clicks' | 'not_converged' | 'not_sealed';
+  readonly code:
+    'not_identifiable' | 'weakly_identifiable' | 'no_clicks' | 'not_converged' | 'degenerate' | 'not_sealed';
   readonly message: string;
   readonly [detail: string]: unknown;
 }
 
 /** Below these shares of pairs seen at two or more positions, the curve is not (or weakly) identifiable. */
 export const IDENTIFIABLE_SHARE = { not: 0.05, weakly: 0.2 };
+
+/** A propensity above this (position 0 is 1) says the fit is degenerate, not that users look lower first. */
+const DEGENERATE_PROPENSITY = 2;
 
 export function positionBias(counts: ClickCounts, fit: PbmFit): PositionBias[] {
   return counts.positions.map((at, position) => ({
@@ -54,6 +58,15 @@ export function biasWarnings(counts: ClickCounts, fit: PbmFit): LearningWarning[
   }
   if (counts.positions.every((at) => at.clicks === 0)) {
     warnings.push({ code: 'no_clicks', message: 'no result was interacted with: there is nothing to learn from' });
+  }
+  // Well above 1: the fit explains the clicks by a position 0 that is hardly ever examined.
+  const highest = Math.max(0, ...fit.propensities);
+  if (highest > DEGENERATE_PROPENSITY) {
+    warnings.push({
+      code: 'degenerate',
+      message: `the fit gives a position ${round(highest)} times as examined as position 0: the clicks do not fit a position-based model, so neither the curve nor the ratings mean much`,
+      highest_propensity: round(highest),
+    });
   }
   if (!fit.converged) {
     warnings.push({

@@ -13,7 +13,8 @@ const MAX_WEIGHT = 1000;
  * Throws a RangeError naming the part that is wrong.
  */
 export function parseEventWeights(spec: string, defaults: EventWeights = DEFAULT_EVENT_WEIGHTS): EventWeights {
-  const weights: Record<string, number> = { ...defaults };
+  // A Map, not an object: an event type may be any string, `__proto__` included.
+  const weights = new Map(Object.entries(defaults));
   for (const part of spec.split(',').map((p) => p.trim())) {
     if (part === '') continue;
     const match = /^([^=\s]+)=(\d+(?:\.\d+)?)$/.exec(part);
@@ -23,7 +24,15 @@ export function parseEventWeights(spec: string, defaults: EventWeights = DEFAULT
         `"${part}" is not <event_type>=<weight> with a weight from 0 to ${MAX_WEIGHT} (e.g. click=1,purchase=3)`,
       );
     }
-    weights[match[1]] = weight;
+    weights.set(match[1], weight);
   }
-  return Object.freeze(Object.fromEntries(Object.entries(weights).filter(([, w]) => w > 0)));
+  return Object.freeze(Object.fromEntries([...weights].filter(([, w]) => w > 0)));
+}
+
+/**
+ * The weight of an event type: its own entry only, so that a type named like an object's built-in
+ * property (`toString`, `constructor`) weighs 0 like any other type without a weight.
+ */
+export function weightOf(weights: EventWeights, eventType: string): number {
+  return Object.hasOwn(weights, eventType) ? (weights[eventType] ?? 0) : 0;
 }

@@ -3,7 +3,7 @@
  * user did with them, reduced to one weight per shown result. How a stored session becomes one (which
  * text is the query, which the document) is the training service's business.
  */
-import type { EventWeights } from './event-weights.js';
+import { weightOf, type EventWeights } from './event-weights.js';
 
 export interface ObservedSession {
   readonly sessionId: string;
@@ -44,7 +44,7 @@ export function signalOf(session: ObservedSession, weights: EventWeights, maxPos
   const byPosition = new Array<number>(shown).fill(0);
   let notShown = 0;
   for (const interaction of session.interactions) {
-    const weight = weights[interaction.eventType] ?? 0;
+    const weight = weightOf(weights, interaction.eventType);
     if (weight <= 0) continue;
     if (interaction.position === null) {
       notShown++;

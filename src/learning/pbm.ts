@@ -64,7 +64,11 @@ export function fitPbm(counts: ClickCounts, options: PbmOptions = DEFAULT_PBM_OP
         const shown = counts.positions[k]?.impressions ?? 0;
         return shown > 0 ? clamp(e / shown) : (theta[k] ?? 0.5);
       });
-    converged = maxChange(theta, nextTheta) < options.tolerance && maxChange(a, nextA) < options.tolerance;
+    // Judged on what is reported (propensities relative to position 0, attractiveness scaled by it): a fit
+    // that drives theta[0] towards 0 moves the raw parameters little while the reported ones run away.
+    converged =
+      maxChange(relative(theta), relative(nextTheta)) < options.tolerance &&
+      maxChange(scaled(a, theta), scaled(nextA, nextTheta)) < options.tolerance;
     theta = nextTheta;
     a = nextA;
   }
@@ -76,6 +80,9 @@ export function fitPbm(counts: ClickCounts, options: PbmOptions = DEFAULT_PBM_OP
     converged,
   };
 }
+
+const relative = (theta: readonly number[]): number[] => theta.map((t) => t / (theta[0] ?? 1));
+const scaled = (a: readonly number[], theta: readonly number[]): number[] => a.map((x) => x * (theta[0] ?? 1));
 
 function maxChange(before: readonly number[], after: readonly number[]): number {
   let max = 0;

@@ -85,6 +85,20 @@ describe('PBM by EM', () => {
       [],
     );
   });
+
+  it('does not call a runaway fit converged, and says it is degenerate', () => {
+    // Only position 1 is ever clicked, though the same objects alternate between positions 0 and 1.
+    const counts = new ClickCounts();
+    for (let i = 0; i < 40; i++) {
+      const order = i % 2 === 0 ? ['A', 'B'] : ['B', 'A'];
+      const events: [string, string][] = i % 4 < 2 ? [[order[1] ?? '', 'click']] : [];
+      counts.add(signalOf(session('q', order, events), DEFAULT_EVENT_WEIGHTS, 10));
+    }
+    const fit = fitPbm(counts);
+    const codes = biasWarnings(counts, fit).map((w) => w.code);
+    assert.ok(codes.includes('degenerate'), codes.join());
+    assert.ok(!fit.converged || (fit.propensities[1] ?? 0) < 10, 'converged, yet the curve ran away');
+  });
 });
 
 describe("a session's signal", () => {
@@ -111,6 +125,26 @@ describe("a session's signal", () => {
     assert.deepEqual(signal.weights, [3, 0, 1.5, 0]);
     assert.equal(signal.notShown, 1, 'Z was clicked but not shown; Y is of an ignored type');
     assert.deepEqual(signalOf(session('q', ['A', 'B', 'C'], [['C', 'click']]), weights, 2).weights, [0, 0]);
+  });
+
+  it('weighs event types named like built-in object properties as any type without a weight', () => {
+    const weights = parseEventWeights('__proto__=2');
+    assert.equal(Object.getPrototypeOf(weights), Object.prototype, 'the weights object itself is untouched');
+    const signal = signalOf(
+      session(
+        'q',
+        ['A', 'B', 'C'],
+        [
+          ['B', 'click'],
+          ['B', 'toString'],
+          ['C', 'constructor'],
+          ['A', '__proto__'],
+        ],
+      ),
+      weights,
+      10,
+    );
+    assert.deepEqual(signal.weights, [2, 1, 0]);
   });
 
   it('refuses malformed event weights, naming the part', () => {
