@@ -32,7 +32,11 @@ export interface TrainingOptions extends SignalOptions {
   readonly split: SplitRule | null;
 }
 
-export type SkippedCounts = Record<SkipReason | 'not_shown_interactions', number>;
+/**
+ * Sessions skipped (by reason), interactions with objects not shown, and interactions with results that
+ * have no document text (at --document-field), which give no training row.
+ */
+export type SkippedCounts = Record<SkipReason | 'not_shown_interactions' | 'no_document', number>;
 
 export interface BiasReport {
   readonly batch_id: string;
@@ -162,6 +166,9 @@ export class TrainingService {
           }
           const signal = signalOf(observed, options.weights, options.maxPosition);
           skipped.not_shown_interactions += signal.notShown;
+          signal.weights.forEach((weight, position) => {
+            if (weight > 0 && observed.results[position]?.document === null) skipped.no_document++;
+          });
           yield signal;
         }
       }
@@ -172,7 +179,7 @@ export class TrainingService {
 const PROGRESS_EVERY = 1000;
 
 function noneSkipped(): SkippedCounts {
-  return { irrelevant: 0, structured_query: 0, empty_query: 0, not_shown_interactions: 0 };
+  return { irrelevant: 0, structured_query: 0, empty_query: 0, not_shown_interactions: 0, no_document: 0 };
 }
 
 function splitFor(signal: SessionSignal, rule: SplitRule | null): Split | null {
