@@ -18,12 +18,30 @@ export class OutputFile {
   }
 
   async complete(): Promise<void> {
-    this.stream.end();
-    await finished(this.stream);
-    await rename(this.partialPath, this.path);
+    await this.finish();
+    await this.commit();
   }
 
+  /** Ends the stream and waits until everything written is on disk, under the temporary name. */
+  async finish(): Promise<void> {
+    this.stream.end();
+    await finished(this.stream);
+  }
+
+  /** Gives the finished file its name. */
+  async commit(): Promise<void> {
+    await rename(this.partialPath, this.path);
+    this.committed = true;
+  }
+
+  /** Whether the file has its name (a failure after that must remove it under that name). */
+  committed = false;
+
   async discard(): Promise<void> {
+    if (this.committed) {
+      await rm(this.path, { force: true });
+      return;
+    }
     if (!this.stream.closed) {
       const closed = once(this.stream, 'close');
       this.stream.destroy();

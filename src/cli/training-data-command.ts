@@ -72,17 +72,22 @@ export async function runTrainingData(parsed: ParsedCommand, io: CommandIO): Pro
     const [train, test] = opened.map((file) => file.stream);
     const streams = train ? (test ? ([train, test] as const) : ([train] as const)) : ([io.out] as const);
     let complete = false;
+    const progress = progressReporter(io.err, 'training-data');
     try {
       const writers = trainingWriters(format, streams, { split: options.split !== null && !twoFiles });
-      const progress = progressReporter(io.err, 'training-data');
       const summary = await service.write(batchId, options, writers.output, progress.update);
       progress.done();
       await writers.end();
-      for (const file of opened) await file.complete();
+      // Both parts on disk before either gets its name: a failure leaves neither, never a lone part.
+      await Promise.all(opened.map((file) => file.finish()));
+      for (const file of opened) await file.commit();
       complete = true;
       report(io.err, summary, options, files);
     } finally {
-      if (!complete) for (const file of opened) await file.discard();
+      if (!complete) {
+        progress.done();
+        for (const file of opened) await file.discard();
+      }
     }
   });
 }
