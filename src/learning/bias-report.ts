@@ -18,7 +18,13 @@ export interface PositionBias {
 
 export interface LearningWarning {
   readonly code:
-    'not_identifiable' | 'weakly_identifiable' | 'no_clicks' | 'not_converged' | 'degenerate' | 'not_sealed';
+    | 'not_identifiable'
+    | 'weakly_identifiable'
+    | 'no_clicks'
+    | 'not_converged'
+    | 'degenerate'
+    | 'not_sealed'
+    | 'empty_train_part';
   readonly message: string;
   readonly [detail: string]: unknown;
 }

@@ -49,14 +49,18 @@ export function fitPbm(counts: ClickCounts, options: PbmOptions = DEFAULT_PBM_OP
     const nextA = pairs.map((pair, i) => {
       const ai = a[i] ?? 0.5;
       let attracted = 0;
+      let seen = 0;
       for (const [position, { impressions, clicks }] of pair.byPosition) {
+        // With propensities from elsewhere, a position they do not cover says nothing (no invented theta).
+        if (fixed && (fixed[position] ?? 0) <= EPSILON) continue;
+        seen += impressions;
         const t = theta[position] ?? 0.5;
         const notClicked = impressions - clicks;
         const none = 1 - t * ai;
         examined[position] = (examined[position] ?? 0) + clicks + (notClicked * t * (1 - ai)) / none;
         attracted += clicks + (notClicked * (1 - t) * ai) / none;
       }
-      return pair.impressions > 0 ? clamp(attracted / pair.impressions) : ai;
+      return seen > 0 ? clamp(attracted / seen) : fixed ? 0 : ai;
     });
     const nextTheta =
       fixed ??

@@ -17,11 +17,21 @@ export function positionCtr(positions: readonly (PositionCount | undefined)[]): 
   return Array.from(positions, (at) => (at && at.impressions > 0 ? at.clicks / at.impressions : 0));
 }
 
+/**
+ * Only positions with a click-through rate count: where the rates come from another part (the train part of
+ * a split) that never reached a position, its clicks there are not compared with an expectation of 0.
+ */
 export function coecRating(ctr: readonly number[]): Rating {
   return (pair) => {
     let expected = 0;
-    for (const [position, { impressions }] of pair.byPosition) expected += impressions * (ctr[position] ?? 0);
-    return expected > 0 ? pair.clicks / expected : 0;
+    let clicked = 0;
+    for (const [position, { impressions, clicks }] of pair.byPosition) {
+      const rate = ctr[position] ?? 0;
+      if (rate <= 0) continue;
+      expected += impressions * rate;
+      clicked += clicks;
+    }
+    return expected > 0 ? clicked / expected : 0;
   };
 }
 

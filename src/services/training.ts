@@ -140,6 +140,15 @@ export class TrainingService {
       }
     }
     if (!perSession) {
+      if (options.split && counts.train.sessions === 0 && counts.test.sessions > 0) {
+        const empty: LearningWarning = {
+          code: 'empty_train_part',
+          message:
+            'every session fell in the test part: there is no train part to fit the position model on, so the ratings say nothing; use a smaller --test-fraction',
+        };
+        warnings.push(empty);
+        output.warn?.(empty);
+      }
       const { ratings, fitWarnings } = ratingsOf(options.method, counts.train, counts.test);
       warnings.push(...fitWarnings);
       for (const warning of fitWarnings) output.warn?.(warning);

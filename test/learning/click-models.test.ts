@@ -101,6 +101,28 @@ describe('PBM by EM', () => {
   });
 });
 
+describe("a split: the test part rated with the train part's position model", () => {
+  it('ignores positions the train part never reached, instead of inventing a propensity or an expectation', () => {
+    // The test part shows T at positions 0 and 4; the train part's model covers positions 0 and 1 only.
+    const test = new ClickCounts();
+    for (let i = 0; i < 20; i++) {
+      const order = i % 2 === 0 ? ['T', 'U', 'V', 'W', 'X'] : ['X', 'U', 'V', 'W', 'T'];
+      const clicked: [string, string][] = i % 4 === 0 ? [['T', 'click']] : i % 4 === 1 ? [['T', 'click']] : [];
+      test.add(signalOf(session('q', order, clicked), DEFAULT_EVENT_WEIGHTS, 10));
+    }
+    const fit = fitPbm(test, { tolerance: 1e-9, maxIterations: 10_000, propensities: [1, 0.5] });
+    const rating = new Map([...fit.attractiveness].map(([pair, value]) => [pair.objectId, value]));
+    // At position 0, T was clicked in 5 of its 10 impressions, and position 0 is examined for sure.
+    assert.ok(Math.abs((rating.get('T') ?? 0) - 0.5) < 1e-6, String(rating.get('T')));
+    assert.equal(rating.get('W'), 0, 'W was only shown where the model says nothing');
+    const coec = coecRating([0.25, 0.1]);
+    const t = test.sortedPairs().find((pair) => pair.objectId === 'T');
+    assert.ok(t);
+    // Expected at position 0: 10 x 0.25; its clicks there: 5 (those at position 4 are not compared with 0).
+    assert.equal(coec(t), 5 / 2.5);
+  });
+});
+
 describe("a session's signal", () => {
   it('weights events by type, counts repeats once at their highest weight, ignores unweighted types', () => {
     const weights = parseEventWeights('view=0,wishlist=1.5');
