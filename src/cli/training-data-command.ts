@@ -1,7 +1,6 @@
-import { TRAINING_FORMATS, type TrainingFormat } from '../formats/training-formats.js';
 import type { TrainingOptions, TrainingSummary } from '../services/training.js';
 import { trainingWriters } from '../services/training-output.js';
-import { trainingOptions } from '../services/training-options.js';
+import { trainingFormat, trainingOptions } from '../services/training-options.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { UsageError, type ParsedCommand } from './flags.js';
 import { batchIdFlag, flagOf, rawOptions, readFlags, releasedOnly, SIGNAL_FLAGS } from './learning-flags.js';
@@ -45,8 +44,9 @@ export const trainingDataCommand: CommandSpec = {
 
 export async function runTrainingData(parsed: ParsedCommand, io: CommandIO): Promise<void> {
   const batchId = batchIdFlag(parsed.options);
-  const format = formatFlag(parsed.options.format);
-  const options = readFlags(() => trainingOptions(rawOptions(parsed.options), flagOf));
+  const raw = rawOptions(parsed.options);
+  const format = readFlags(() => trainingFormat(raw, flagOf));
+  const options = readFlags(() => trainingOptions(raw, flagOf));
   const outputPath = typeof parsed.options.output === 'string' ? parsed.options.output : null;
   const twoFiles = options.split !== null && outputPath !== null;
   if (options.split && !twoFiles && format === 'sentence-transformers') {
@@ -90,14 +90,6 @@ export async function runTrainingData(parsed: ParsedCommand, io: CommandIO): Pro
       }
     }
   });
-}
-
-function formatFlag(value: string | boolean | undefined): TrainingFormat {
-  if (value === undefined) return 'jsonl';
-  if (typeof value !== 'string' || !(TRAINING_FORMATS as readonly string[]).includes(value)) {
-    throw new UsageError(`--format must be one of ${TRAINING_FORMATS.join(', ')}, got "${String(value)}"`);
-  }
-  return value as TrainingFormat;
 }
 
 /** The summary line, always on standard error (standard output holds only the data), and the warnings. */

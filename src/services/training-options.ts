@@ -4,6 +4,7 @@
  * caller wrote it, all at once.
  */
 import { validationFailed, type FieldError } from '../domain/errors.js';
+import { TRAINING_FORMATS, type TrainingFormat } from '../formats/training-formats.js';
 import { DEFAULT_EVENT_WEIGHTS, parseEventWeights } from '../learning/event-weights.js';
 import { DEFAULT_MIN_RATING } from '../learning/ratings.js';
 import { TRAINING_METHODS, type TrainingMethod } from '../learning/rows.js';
@@ -119,4 +120,12 @@ export function trainingOptions(raw: RawOptions, name: OptionName): TrainingOpti
     minRating: minRating ?? DEFAULT_MIN_RATING[chosen],
     split: testFraction === undefined ? null : { testFraction, by },
   };
+}
+
+/** The format of `training-data`: jsonl unless one is given. */
+export function trainingFormat(raw: RawOptions, name: OptionName): TrainingFormat {
+  const problems = new OptionProblems(name);
+  const format = problems.oneOf<TrainingFormat>(raw, 'format', TRAINING_FORMATS);
+  problems.throwIfAny();
+  return format ?? 'jsonl';
 }
