@@ -1,9 +1,9 @@
 import { Type } from 'typebox';
 import { validationFailed } from '../../domain/errors.js';
-import { FORMAT_FILES, TRAINING_FORMATS, type TrainingFormat } from '../../formats/training-formats.js';
+import { FORMAT_FILES } from '../../formats/training-formats.js';
 import { JsonObject } from '../../schemas/json-schemas.js';
 import { BiasQuery, TrainingDataQuery } from '../../schemas/training-queries.js';
-import { biasOptions, trainingOptions } from '../../services/training-options.js';
+import { biasOptions, trainingFormat, trainingOptions } from '../../services/training-options.js';
 import { trainingWriters } from '../../services/training-output.js';
 import { streamAnswer } from '../stream-answer.js';
 import { defineRoute } from './route-definition.js';
@@ -58,7 +58,7 @@ export const TRAINING_ROUTES = [
       ({ training }) =>
       async (request, reply) => {
         const { batch_id: batchId, format: given, ...raw } = request.query;
-        const format = formatOf(given);
+        const format = trainingFormat({ format: given }, asIs);
         const options = trainingOptions(raw, asIs);
         if (options.split && format === 'sentence-transformers') {
           throw validationFailed([
@@ -68,8 +68,8 @@ export const TRAINING_ROUTES = [
             },
           ]);
         }
-        // Refusals (an unknown or collecting batch) are answered before anything is streamed.
-        await training.releasedBatch(batchId);
+        // Refusals (an unknown or collecting batch) come from training.write before its first row, so
+        // streamAnswer answers them as problems.
         const warnings: string[] = [];
         const file = FORMAT_FILES[format];
         return streamAnswer(
@@ -91,13 +91,3 @@ export const TRAINING_ROUTES = [
       },
   }),
 ];
-
-function formatOf(given: string | undefined): TrainingFormat {
-  if (given === undefined) return 'jsonl';
-  if (!(TRAINING_FORMATS as readonly string[]).includes(given)) {
-    throw validationFailed([
-      { path: 'format', message: `must be one of ${TRAINING_FORMATS.join(', ')}, got "${given}"` },
-    ]);
-  }
-  return given as TrainingFormat;
-}
