@@ -4,6 +4,7 @@
  * method, the route (or, for a path no route serves, the path without its query string, which may hold a
  * key), the status, the problem code and the time taken; never a body, a header or a query string.
  */
+import { levels } from 'pino';
 import type { ErrorCode } from '../domain/errors.js';
 import type { App } from './app-types.js';
 import { pathOf } from './problem.js';
@@ -15,23 +16,14 @@ declare module 'fastify' {
   }
 }
 
-// pino's level numbers; a logger's `level` is one of these names, or "silent".
-const LEVEL_VALUES: Readonly<Record<string, number>> = {
-  trace: 10,
-  debug: 20,
-  info: 30,
-  warn: 40,
-  error: 50,
-  fatal: 60,
-};
-
 export function registerRequestLog(app: App): void {
   app.decorateReply('problemCode', null);
   app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const level = status >= 500 ? 'warn' : status >= 400 ? 'info' : 'debug';
     // The level is checked first: a busy server answers thousands of successes a second, none of them logged.
-    if ((LEVEL_VALUES[request.log.level] ?? Infinity) <= (LEVEL_VALUES[level] ?? 0)) {
+    // pino's own level numbers; a logger's level is one of their names, or "silent" (none of them).
+    if ((levels.values[request.log.level] ?? Infinity) <= (levels.values[level] ?? 0)) {
       request.log[level](
         {
           method: request.method,
