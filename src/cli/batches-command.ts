@@ -2,6 +2,7 @@ import { PAGE_LIMITS } from '../domain/limits.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { UsageError, type ParsedCommand } from './flags.js';
 import { batchService } from './store-session.js';
+import { textTable } from './text-table.js';
 import { isoSeconds } from './time-format.js';
 
 export const batchesCommand: CommandSpec = {
@@ -34,14 +35,7 @@ export async function runBatches(parsed: ParsedCommand, { out, withStore }: Comm
     b.release_id ?? '-',
   ]);
   const header = ['batch_id', 'status', 'sessions', 'created_at', 'released_at', 'sealed_at', 'release_id'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  for (const row of [header, ...rows])
-    out.write(
-      `${row
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
+  out.write(textTable(header, rows, 'left'));
 }
 
 function parseLimit(value: string | boolean | undefined): number | undefined {

@@ -4,6 +4,7 @@ import type { CommandIO, CommandSpec } from './command.js';
 import { UsageError, type ParsedCommand } from './flags.js';
 import { batchIdFlag, flagOf, rawOptions, readFlags, releasedOnly, SIGNAL_FLAGS } from './learning-flags.js';
 import { trainingService } from './store-session.js';
+import { textTable } from './text-table.js';
 
 export const biasCommand: CommandSpec = {
   name: 'bias',
@@ -41,14 +42,12 @@ function biasTable(report: BiasReport): string {
     String(p.impressions),
     String(p.clicks),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => `${cells.map((c, i) => c.padStart(widths[i] ?? 0)).join('  ')}\n`;
   const skipped = Object.entries(report.skipped)
     .map(([reason, n]) => `${reason} ${n}`)
     .join(', ');
   return (
     `batch ${report.batch_id}: ${report.sessions} sessions (skipped: ${skipped}); ` +
     `PBM ${report.converged ? 'converged' : 'did not converge'} in ${report.iterations} iterations\n` +
-    [header, ...rows].map(line).join('')
+    textTable(header, rows, 'right')
   );
 }
