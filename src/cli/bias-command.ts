@@ -1,8 +1,8 @@
 import type { BiasReport } from '../services/training.js';
 import { biasOptions } from '../services/training-options.js';
 import type { CommandIO, CommandSpec } from './command.js';
-import { UsageError, type ParsedCommand } from './flags.js';
-import { batchIdFlag, flagOf, rawOptions, readFlags, releasedOnly, SIGNAL_FLAGS } from './learning-flags.js';
+import { batchIdFlag, UsageError, type ParsedCommand } from './flags.js';
+import { flagOf, rawOptions, readFlags, releasedOnly, SIGNAL_FLAGS } from './learning-flags.js';
 import { trainingService } from './store-session.js';
 import { textTable } from './text-table.js';
 

@@ -9,7 +9,7 @@ import { MissingStoreError } from '../storage/create-store.js';
 import { startWorker } from '../worker-thread.js';
 import type { CommandIO, CommandSpec } from './command.js';
 import { exportVerdict, type ExportAllowance } from './export-verdict.js';
-import { UsageError, type ParsedCommand } from './flags.js';
+import { batchIdFlag, UsageError, type ParsedCommand } from './flags.js';
 import { OutputFile } from './output-file.js';
 import { batchService } from './store-session.js';
 
@@ -90,10 +90,8 @@ export async function runExport(parsed: ParsedCommand, io: CommandIO): Promise<n
 }
 
 function exportRequest(options: ParsedCommand['options']): ExportRequest {
-  const batchId = options['batch-id'];
-  if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
   return {
-    batchId,
+    batchId: batchIdFlag(options),
     threadCount: threadsOption(options.threads),
     outputPath: typeof options.output === 'string' ? options.output : null,
     allow: { collecting: options['allow-collecting'] === true, unsealed: options['allow-unsealed'] === true },

@@ -91,3 +91,10 @@ export function commandHelp(spec: FlagSpec): string {
     '  -h, --help\n      Show this help.',
   ].join('\n');
 }
+
+/** The `--batch-id` every batch command requires. */
+export function batchIdFlag(options: ParsedCommand['options']): string {
+  const batchId = options['batch-id'];
+  if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
+  return batchId;
+}

@@ -59,9 +59,3 @@ export async function releasedOnly<T>(read: () => Promise<T>): Promise<T> {
     throw error;
   }
 }
-
-export function batchIdFlag(options: ParsedCommand['options']): string {
-  const batchId = options['batch-id'];
-  if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
-  return batchId;
-}
