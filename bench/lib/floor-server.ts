@@ -16,12 +16,24 @@ import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { SessionWithEvents } from '../../src/schemas/records.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
+import type { TaskStore } from '../../src/storage/task-store.js';
 
 const port = Number(process.argv[2] ?? '0');
 
 /** Only the two writes the benchmark's scenarios (a), (b) and (c) send; every other call is refused. */
 class NothingKept implements ClickstreamStore {
   readonly capabilities = { backend: 'none (benchmark floor)' };
+  /** No task is ever pending: the service's lease sweep finds nothing, anything else is refused. */
+  readonly tasks: TaskStore = {
+    createTask: refused,
+    getTask: refused,
+    findTaskByKey: refused,
+    listTasks: refused,
+    updateTask: refused,
+    claimTask: refused,
+    expiredLeases: () => Promise.resolve([]),
+    batchesInTraining: refused,
+  };
   private number = 0;
 
   registerSession(session: NewSession): Promise<{ created: boolean; session: SessionRecord }> {

@@ -3,6 +3,7 @@
  * statuses of EmbeddingStudio's task API, what a restart, a cancel or an expired lease does to a task, and
  * when a repeated idempotency key names the same request. No I/O, no storage types.
  */
+import type { Task } from '../schemas/tasks.js';
 import { sameJson } from './json.js';
 
 /** EmbeddingStudio's task statuses. */
@@ -82,6 +83,44 @@ export function afterLease(state: TaskState, now: number, maxAttempts: number): 
     };
   }
   return { ...released, status: 'pending' };
+}
+
+/** What a change writes to a task; the fields it leaves out keep their values. */
+export type TaskPatch = Partial<
+  Pick<
+    Task,
+    'status' | 'attempts' | 'worker_id' | 'lease_expires_at' | 'detail' | 'best_model_url' | 'best_model_id' | 'metrics'
+  >
+>;
+
+/** A restart runs the task anew: what an earlier run reported goes with it. */
+export const NO_RESULTS: TaskPatch = { best_model_url: null, best_model_id: null, metrics: null };
+
+/**
+ * Why `workerId` does not hold the lease of `task` at `now` (the answer of a 409 `lease_lost`), or null
+ * when it does. A lease past its end is lost even before a sweep hands the task to another worker.
+ */
+export function leaseProblem(task: TaskState & { readonly id: string }, workerId: string, now: number): string | null {
+  const name = `task ${JSON.stringify(task.id)}`;
+  if (task.status === 'canceled') return `${name} was canceled: stop working on it`;
+  if (task.status !== 'processing') return `${name} is ${task.status}: no worker holds its lease`;
+  if (task.worker_id !== workerId)
+    return `the lease of ${name} is held by another worker, not ${JSON.stringify(workerId)}`;
+  if (task.lease_expires_at === null || now >= task.lease_expires_at) {
+    return `the lease of ${name} ended at ${String(task.lease_expires_at)} (now ${now}) without a heartbeat`;
+  }
+  return null;
+}
+
+/**
+ * A worker gives up a task: with `retry` it goes back to `pending` for another attempt, unless its
+ * `maxAttempts` are used up; else (or then) it is `failed` with the worker's detail.
+ */
+export function failedAttempt(state: TaskState, detail: string, retry: boolean, maxAttempts: number): TaskState {
+  const released = { ...state, worker_id: null, lease_expires_at: null };
+  if (retry && state.attempts < maxAttempts) return { ...released, status: 'pending', detail: keptDetail(detail) };
+  const prefix = retry ? `attempt ${state.attempts} of ${maxAttempts} was the last, no retry is left: ` : '';
+  return { ...released, status: 'failed', detail: keptDetail(`${prefix}${detail}`) };
 }
 
 /** Whether two create requests are the same (a retry), field by field, objects compared by content. */

@@ -3,6 +3,7 @@ import type { NewEvent } from '../domain/event.js';
 import type { NewSession, SessionRecord } from '../domain/session.js';
 import type { SessionWithEvents } from '../schemas/records.js';
 import type { ClickstreamStore, StoreCapabilities } from './store.js';
+import type { TaskStore } from './task-store.js';
 
 /** A backend's write pipelines: the writes of the contract, as ClickstreamStore documents them. */
 export type StoreWrites = Pick<ClickstreamStore, 'registerSession' | 'addEvents' | 'markIrrelevant' | 'releaseBatch'>;
@@ -19,6 +20,7 @@ export type StoreReads = Pick<
  */
 export abstract class ComposedStore<W extends StoreWrites, R extends StoreReads> implements ClickstreamStore {
   abstract readonly capabilities: StoreCapabilities;
+  abstract readonly tasks: TaskStore;
 
   protected constructor(
     protected readonly writes: W,

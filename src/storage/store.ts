@@ -2,6 +2,7 @@ import type { BatchRecord } from '../domain/batch.js';
 import type { NewEvent } from '../domain/event.js';
 import type { NewSession, SessionRecord } from '../domain/session.js';
 import type { SessionWithEvents } from '../schemas/records.js';
+import type { TaskStore } from './task-store.js';
 
 /**
  * The storage port: the one contract every backend implements, checked by the conformance suite in
@@ -19,6 +20,9 @@ import type { SessionWithEvents } from '../schemas/records.js';
 export interface ClickstreamStore {
   /** What this backend can do, for callers (and the conformance suite) that must adapt. */
   readonly capabilities: StoreCapabilities;
+
+  /** Fine-tuning tasks (task-store.ts documents their contract). */
+  readonly tasks: TaskStore;
 
   /**
    * Registers a session in the collecting batch, or returns the stored session with that id.

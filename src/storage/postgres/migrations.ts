@@ -119,4 +119,41 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
     sql: `CREATE TABLE storage_probe (filler bytea NOT NULL);
       ALTER TABLE storage_probe ALTER COLUMN filler SET STORAGE PLAIN;`,
   },
+  {
+    version: 6,
+    name: 'fine-tuning tasks',
+    // A small table, like batches (a reference table under Citus). batch_given: whether the create request
+    // named the batch (a retry of a request that did not is compared with that, not with the batch released
+    // for it). Claims pick the oldest pending row with FOR UPDATE SKIP LOCKED.
+    sql: `
+      CREATE TABLE tasks (
+        seq                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id                 text NOT NULL UNIQUE,
+        idempotency_key    text UNIQUE,
+        status             text NOT NULL,
+        created_at         bigint NOT NULL,
+        updated_at         bigint NOT NULL,
+        embedding_model_id text NOT NULL,
+        batch_id           text REFERENCES batches (batch_id),
+        batch_given        boolean NOT NULL,
+        best_model_url     text,
+        best_model_id      text,
+        metadata           json,
+        deploy_as_blue     boolean,
+        wait_on_conflict   boolean,
+        method             text NOT NULL,
+        params             json NOT NULL,
+        detail             text,
+        attempts           integer NOT NULL DEFAULT 0,
+        worker_id          text,
+        lease_expires_at   bigint,
+        metrics            json,
+        CHECK (status IN ('pending', 'processing', 'done', 'canceled', 'failed', 'refused')),
+        CHECK ((status = 'processing') = (worker_id IS NOT NULL AND lease_expires_at IS NOT NULL))
+      );
+      CREATE INDEX tasks_by_status ON tasks (status, seq);
+      CREATE INDEX tasks_by_batch ON tasks (batch_id, seq);
+      CREATE INDEX tasks_by_model ON tasks (embedding_model_id, seq);
+    `,
+  },
 ];

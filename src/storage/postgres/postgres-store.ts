@@ -5,6 +5,7 @@ import { openPool, PgConnection, type PostgresOptions } from './connection.js';
 import { integrityProblems } from './integrity.js';
 import { migrate } from './migrate.js';
 import { PostgresReads } from './reads.js';
+import { PostgresTasks } from './tasks.js';
 import { PostgresWrites } from './writes.js';
 
 export type { PostgresOptions } from './connection.js';
@@ -26,6 +27,7 @@ export { MIGRATION_LOCK } from './migrate.js';
  */
 export class PostgresStore extends ComposedStore<PostgresWrites, PostgresReads> {
   readonly capabilities: StoreCapabilities = { backend: 'postgres' };
+  readonly tasks: PostgresTasks;
 
   private constructor(
     private readonly db: PgConnection,
@@ -34,6 +36,7 @@ export class PostgresStore extends ComposedStore<PostgresWrites, PostgresReads> 
     lockKey: number,
   ) {
     super(new PostgresWrites(db, reads, space, lockKey), reads);
+    this.tasks = new PostgresTasks(db);
   }
 
   /**

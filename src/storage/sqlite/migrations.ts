@@ -126,4 +126,40 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     // inserted and deleted in one transaction. Never holds a row between probes.
     sql: 'CREATE TABLE storage_probe (id INTEGER PRIMARY KEY, filler BLOB NOT NULL) STRICT;',
   },
+  {
+    version: 4,
+    name: 'fine-tuning tasks',
+    // One row per task; JSON objects as text. batch_given: whether the create request named the batch (a
+    // retry of a request that did not is compared with that, not with the batch released for it).
+    sql: `
+      CREATE TABLE tasks (
+        seq                INTEGER PRIMARY KEY,
+        id                 TEXT NOT NULL UNIQUE,
+        idempotency_key    TEXT UNIQUE,
+        status             TEXT NOT NULL,
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL,
+        embedding_model_id TEXT NOT NULL,
+        batch_id           TEXT REFERENCES batches (batch_id),
+        batch_given        INTEGER NOT NULL,
+        best_model_url     TEXT,
+        best_model_id      TEXT,
+        metadata           TEXT,
+        deploy_as_blue     INTEGER,
+        wait_on_conflict   INTEGER,
+        method             TEXT NOT NULL,
+        params             TEXT NOT NULL,
+        detail             TEXT,
+        attempts           INTEGER NOT NULL DEFAULT 0,
+        worker_id          TEXT,
+        lease_expires_at   INTEGER,
+        metrics            TEXT,
+        CHECK (status IN ('pending', 'processing', 'done', 'canceled', 'failed', 'refused')),
+        CHECK ((status = 'processing') = (worker_id IS NOT NULL AND lease_expires_at IS NOT NULL))
+      ) STRICT;
+      CREATE INDEX tasks_by_status ON tasks (status, seq);
+      CREATE INDEX tasks_by_batch ON tasks (batch_id, seq);
+      CREATE INDEX tasks_by_model ON tasks (embedding_model_id, seq);
+    `,
+  },
 ];

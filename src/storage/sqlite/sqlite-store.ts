@@ -8,6 +8,7 @@ import { settle } from './errors.js';
 import { integrityProblems } from './integrity.js';
 import { SqliteReads } from './reads.js';
 import { prepareStatements, type Statements } from './statements.js';
+import { SqliteTasks } from './tasks.js';
 import { SqliteWrites } from './writes.js';
 
 export type { SqliteOptions } from './connection.js';
@@ -21,6 +22,7 @@ export type { SqliteOptions } from './connection.js';
  */
 export class SqliteStore extends ComposedStore<SqliteWrites, SqliteReads> {
   readonly capabilities: StoreCapabilities = { backend: 'sqlite' };
+  readonly tasks: SqliteTasks;
 
   private constructor(
     private readonly db: Database.Database,
@@ -29,6 +31,7 @@ export class SqliteStore extends ComposedStore<SqliteWrites, SqliteReads> {
     private readonly space: SpaceWatch,
   ) {
     super(new SqliteWrites(db, statements, space), new SqliteReads(db, statements));
+    this.tasks = new SqliteTasks(db);
   }
 
   /**

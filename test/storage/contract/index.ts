@@ -1,7 +1,7 @@
 /**
  * The storage contract, written once and run on every backend: {@link describeStoreContract} registers
  * one suite per subject, each in a file of its own here (sessions, events, releases, reads, integrity,
- * lifecycle). Every case opens a fresh store through `open` and cleans it up afterwards, so cases depend
+ * tasks, lifecycle). Every case opens a fresh store through `open` and cleans it up afterwards, so cases depend
  * on neither each other nor their order. The cases compare domain objects, never rows.
  */
 import { describe } from 'node:test';
@@ -12,6 +12,7 @@ import { describeLifecycleContract } from './lifecycle-contract.js';
 import { describeReadContract } from './read-contract.js';
 import { describeReleaseContract } from './release-contract.js';
 import { describeSessionContract } from './session-contract.js';
+import { describeTaskContract } from './task-contract.js';
 
 export type { OpenedTestStore, OpenTestStore } from './contract-helpers.js';
 
@@ -35,6 +36,9 @@ export function describeStoreContract(backend: string, open: OpenTestStore): voi
     });
     describe('integrity', () => {
       describeIntegrityContract(open);
+    });
+    describe('fine-tuning tasks', () => {
+      describeTaskContract(open);
     });
     describe('lifecycle', () => {
       describeLifecycleContract(open);
