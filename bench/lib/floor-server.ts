@@ -27,7 +27,7 @@ class NothingKept implements ClickstreamStore {
   readonly tasks: TaskStore = {
     createTask: refused,
     getTask: refused,
-    findTaskByKey: refused,
+    findStoredTask: refused,
     listTasks: refused,
     updateTask: refused,
     claimTask: refused,

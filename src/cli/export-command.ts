@@ -122,7 +122,7 @@ async function exportTo(
   await withStore(config, async (store) => {
     const batches = batchService(store, config);
     // Checked before the output file is created, so an unknown or refused batch leaves no empty file behind.
-    const verdict = exportVerdict(await batches.getBatch(batchId), allow);
+    const verdict = exportVerdict(await batches.batchLifecycle(batchId), allow);
     if (verdict?.kind === 'refuse') throw new UsageError(verdict.message);
     if (verdict?.kind === 'warn') err.write(`clickstream export: warning: ${verdict.message}\n`);
     const parts = await batches.exportParts(batchId);

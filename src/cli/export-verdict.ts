@@ -1,4 +1,4 @@
-import type { Batch } from '../schemas/records.js';
+import type { BatchLifecycle, BatchRecord } from '../domain/batch.js';
 import { isoSeconds } from './time-format.js';
 
 /** What `clickstream export` was told to accept of a batch that may still change (its flags). */
@@ -17,7 +17,7 @@ export type ExportVerdict = { readonly kind: 'refuse' | 'warn'; readonly message
  * unless allowed; a released batch still accepts late events until it is sealed, so it is exported with
  * a warning saying until when.
  */
-export function exportVerdict(batch: Batch, allow: ExportAllowance): ExportVerdict {
+export function exportVerdict(batch: BatchRecord & { status: BatchLifecycle }, allow: ExportAllowance): ExportVerdict {
   switch (batch.status) {
     case 'collecting':
       return allow.collecting

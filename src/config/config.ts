@@ -25,6 +25,12 @@ export interface Config {
   readonly timeWindowFutureSeconds: number;
   readonly adminKey: string | undefined;
   readonly ingestKeys: readonly string[];
+  /** Keys of fine-tuning workers: the worker routes only. */
+  readonly workerKeys: readonly string[];
+  /** Claims of a task before an expired lease (or a retried failure) fails it. */
+  readonly taskMaxAttempts: number;
+  /** Seconds between sweeps of expired task leases; 0 is off. */
+  readonly taskSweepSeconds: number;
   /** Origins allowed to call the client routes from a browser; `*` allows any. Empty: no CORS headers. */
   readonly corsOrigins: readonly string[];
   /** Requests per minute per key (or per client address without a key); 0 is off. */
@@ -60,6 +66,9 @@ export function loadConfig(
     timeWindowFutureSeconds: 0,
     adminKey: undefined,
     ingestKeys: [],
+    workerKeys: [],
+    taskMaxAttempts: 0,
+    taskSweepSeconds: 0,
     corsOrigins: [],
     rateLimitPerMinute: 0,
     trustProxy: false,
@@ -94,9 +103,16 @@ export function loadConfig(
       'CLICKSTREAM_ADMIN_KEY is also listed in CLICKSTREAM_INGEST_KEYS; ingest keys may be public, so the admin key must be another one',
     );
   }
+  const workerKeyClash = draft.workerKeys.find((key) => key === draft.adminKey || draft.ingestKeys.includes(key));
+  if (workerKeyClash !== undefined) {
+    problems.push(
+      'a key of CLICKSTREAM_WORKER_KEYS is also the admin key or an ingest key; each role needs keys of its own',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   Object.freeze(draft.limits);
   Object.freeze(draft.ingestKeys);
+  Object.freeze(draft.workerKeys);
   Object.freeze(draft.corsOrigins);
   return Object.freeze(draft);
 }
@@ -115,7 +131,7 @@ function backendProblems(databaseUrl: string, explicit: readonly string[]): stri
 
 /** Whether any API key is configured; without one, every route is open to whoever reaches the port. */
 export function keysConfigured(config: Config): boolean {
-  return config.adminKey !== undefined || config.ingestKeys.length > 0;
+  return config.adminKey !== undefined || config.ingestKeys.length > 0 || config.workerKeys.length > 0;
 }
 
 /**

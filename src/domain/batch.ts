@@ -4,15 +4,22 @@ import type { Batch, BatchStatus } from '../schemas/records.js';
 /** A batch as stored; its status depends on the time it is looked at. */
 export type BatchRecord = Omit<Batch, 'status'>;
 
-/** The status of a batch at `now` (UTC seconds): sealed from `sealed_at` on. */
-export function batchStatus(batch: BatchRecord, now: number): BatchStatus {
+/** What a batch's own timestamps make it at a time: its status but `fine_tuning`, which tasks decide. */
+export type BatchLifecycle = Exclude<BatchStatus, 'fine_tuning'>;
+
+/** The status of a batch at `now` (UTC seconds) by its timestamps: sealed from `sealed_at` on. */
+export function batchStatus(batch: BatchRecord, now: number): BatchLifecycle {
   if (batch.released_at === null) return 'collecting';
   if (batch.sealed_at !== null && now >= batch.sealed_at) return 'sealed';
   return 'released';
 }
 
-export function withStatus(batch: BatchRecord, now: number): Batch {
-  return { ...batch, status: batchStatus(batch, now) };
+/**
+ * A batch as people read it: `fine_tuning` while a worker trains from it (`inTraining`), else its
+ * lifecycle status. Rules (sealing, training, paging) read {@link batchStatus} instead.
+ */
+export function withStatus(batch: BatchRecord, now: number, inTraining = false): Batch {
+  return { ...batch, status: inTraining ? 'fine_tuning' : batchStatus(batch, now) };
 }
 
 /**

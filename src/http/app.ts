@@ -5,10 +5,12 @@ import type { Config } from '../config/config.js';
 import { type Clock, systemClock } from '../domain/time.js';
 import { BatchService } from '../services/batches.js';
 import { IngestService } from '../services/ingest.js';
+import { TaskService } from '../services/tasks.js';
 import { TrainingService } from '../services/training.js';
 import type { ClickstreamStore } from '../storage/store.js';
 import type { App } from './app-types.js';
 import { registerAuth } from './auth.js';
+import { registerLeaseSweep } from './lease-sweep.js';
 import { registerCors } from './cors.js';
 import {
   answerClientError,
@@ -97,10 +99,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     { limits: config.limits, lateEventGraceSeconds: config.lateEventGraceSeconds },
     clock,
   );
+  const training = new TrainingService(batches);
+  const tasks = new TaskService(
+    store,
+    batches,
+    training,
+    { limits: config.limits, maxAttempts: config.taskMaxAttempts },
+    clock,
+  );
+  registerLeaseSweep(app, tasks, config.taskSweepSeconds);
   const services: RouteServices = {
     ingest: new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock),
     batches,
-    training: new TrainingService(batches),
+    training,
+    tasks,
     store,
     openapi: () => app.swagger(),
   };

@@ -6,7 +6,7 @@ import type { App } from './app-types.js';
 import { routeNotFound } from './problem.js';
 import type { Access } from './routes/route-definition.js';
 
-export type Role = 'admin' | 'ingest';
+export type Role = 'admin' | 'ingest' | 'worker';
 
 /** The key a request was authorised with. `keyId` names the key without revealing it (rate limits). */
 export interface Caller {
@@ -35,7 +35,7 @@ const digest = (key: string): Buffer => createHash('sha256').update(key, 'utf8')
 export class KeyRing {
   private readonly entries: readonly { digest: Buffer; role: Role; keyId: string }[];
 
-  constructor(adminKey: string | undefined, ingestKeys: readonly string[]) {
+  constructor(adminKey: string | undefined, ingestKeys: readonly string[], workerKeys: readonly string[] = []) {
     const entry = (key: string, role: Role, index: number) => ({
       digest: digest(key),
       role,
@@ -44,6 +44,7 @@ export class KeyRing {
     this.entries = [
       ...(adminKey === undefined ? [] : [entry(adminKey, 'admin', 0)]),
       ...ingestKeys.map((key, index) => entry(key, 'ingest', index + 1)),
+      ...workerKeys.map((key, index) => entry(key, 'worker', index + 1)),
     ];
   }
 
@@ -78,12 +79,13 @@ const unauthorized = (detail: string) => new ClickstreamError('unauthorized', de
  * The decision is made in an onRequest hook and answered in preParsing, so that the rate limiter, which
  * runs in between, counts refused requests by client address (key guessing is rate limited too).
  *
- * With keys: 401 without a valid key, 403 for an ingest key on an internal route.
+ * With keys: 401 without a valid key, 403 for an ingest key on a route other than a client route, and for
+ * a worker key on a route other than a worker route.
  * Without keys every route is open, so only this machine may use the service (see {@link localOnly}).
  * A request for a path no route serves is answered 404 before its body is read.
  */
 export function registerAuth(app: App, config: Config): void {
-  const keys = new KeyRing(config.adminKey, config.ingestKeys);
+  const keys = new KeyRing(config.adminKey, config.ingestKeys, config.workerKeys);
   app.decorateRequest('caller', null);
   app.decorateRequest('refusal', null);
   app.addHook('onRequest', (request, reply, done) => {
@@ -169,11 +171,18 @@ function authorise(keys: KeyRing, request: FastifyRequest, access: Access): Call
     // The admin key must not travel where logs, proxies and browser history keep it.
     throw unauthorized('the admin key is never accepted in the URL; send it as Authorization: Bearer <key>');
   }
-  // Fail closed: an ingest key (public by design) opens the client routes and nothing else.
+  // Fail closed: an ingest key (public by design) opens the client routes and nothing else; a worker key
+  // (held by training machines) the worker routes and nothing else.
   if (matched.role === 'ingest' && access !== 'client') {
     throw new ClickstreamError(
       'forbidden',
-      `an ingest key authorises the client routes only; ${access} routes need the admin key`,
+      `an ingest key authorises the client routes only; ${access} routes need the ${access === 'worker' ? 'admin key or a worker key' : 'admin key'}`,
+    );
+  }
+  if (matched.role === 'worker' && access !== 'worker') {
+    throw new ClickstreamError(
+      'forbidden',
+      `a worker key authorises the worker routes of /api/v1/fine-tuning/task only; ${access} routes need the ${access === 'client' ? 'admin key or an ingest key' : 'admin key'}`,
     );
   }
   return { ...matched, fromUrl: presented.fromUrl };
@@ -207,7 +216,7 @@ export const SECURITY_SCHEMES = {
     type: 'http',
     scheme: 'bearer',
     description:
-      'Authorization: Bearer <key>. The admin key (CLICKSTREAM_ADMIN_KEY) authorises every route; an ingest key (CLICKSTREAM_INGEST_KEYS) the client routes. Required once any key is configured.',
+      'Authorization: Bearer <key>. The admin key (CLICKSTREAM_ADMIN_KEY) authorises every route; an ingest key (CLICKSTREAM_INGEST_KEYS) the client routes; a worker key (CLICKSTREAM_WORKER_KEYS) the worker routes. Required once any key is configured.',
   },
   apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same keys, in a header.' },
   apiKeyQuery: {

@@ -41,7 +41,9 @@ export function sharedErrorCodes(route: DeclaredRoute, config: Config): ErrorCod
   const codes: ErrorCode[] = [];
   if (route.schema?.body !== undefined) {
     codes.push('validation_failed', 'invalid_json', 'payload_too_large', 'unsupported_media_type');
-  } else if (route.schema?.querystring !== undefined) codes.push('validation_failed');
+  } else if (route.schema?.querystring !== undefined || route.schema?.params !== undefined) {
+    codes.push('validation_failed');
+  }
   const guarded = route.access !== 'public';
   if (!keysConfigured(config)) codes.push('forbidden');
   else if (guarded) codes.push('unauthorized', 'forbidden');

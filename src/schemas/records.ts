@@ -74,14 +74,14 @@ export const MarkIrrelevantResponse = Type.Object({
 });
 export type MarkIrrelevantResponse = Static<typeof MarkIrrelevantResponse>;
 
-export const BATCH_STATUSES = ['collecting', 'released', 'sealed'] as const;
+export const BATCH_STATUSES = ['collecting', 'released', 'sealed', 'fine_tuning'] as const;
 export type BatchStatus = (typeof BATCH_STATUSES)[number];
 
 export const Batch = Type.Object({
   batch_id: Type.String(),
   status: Type.Enum(BATCH_STATUSES, {
     description:
-      'collecting: gets new sessions; released: closed to new sessions, late events accepted until sealed_at; sealed: immutable.',
+      'collecting: gets new sessions; released: closed to new sessions, late events accepted until sealed_at; sealed: immutable; fine_tuning: a worker is training from it (a task is processing), then released or sealed again.',
   }),
   release_id: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.Integer({ description: 'UTC seconds when the batch began collecting.' }),

@@ -73,7 +73,7 @@ export const CreateTaskBody = Type.Object(
     idempotency_key: Nullable(TaskId('A create with a known key returns that task (same body) or 409')),
     deploy_as_blue: Nullable(Type.Boolean()),
     wait_on_conflict: Nullable(Type.Boolean()),
-    method: Nullable(Method),
+    method: Type.Optional(Type.Union([Method, Type.Null()])),
     params: Nullable(
       JsonObject({
         description:
@@ -83,7 +83,14 @@ export const CreateTaskBody = Type.Object(
   },
   {
     additionalProperties: false,
-    examples: [{ embedding_model_id: 'all-MiniLM-L6-v2', batch_id: '6756f1a2c5e9d1f0a1b2c3d4', method: 'clicks' }],
+    examples: [
+      {
+        embedding_model_id: 'all-MiniLM-L6-v2',
+        idempotency_key: '5b1f0c7e9a2d4e8f8c3b6a1d2e4f6a8b',
+        method: 'clicks',
+        params: { format: 'sentence-transformers' },
+      },
+    ],
   },
 );
 export type CreateTaskBody = Static<typeof CreateTaskBody>;
@@ -110,13 +117,13 @@ export const ClaimBody = Type.Object(
       Type.Array(Method, { minItems: 1, uniqueItems: true, description: 'Claim only tasks of these methods.' }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ worker_id: 'gpu-host-1.4242', lease_seconds: 60 }] },
 );
 export type ClaimBody = Static<typeof ClaimBody>;
 
 export const HeartbeatBody = Type.Object(
   { worker_id: TaskId('The lease holder'), lease_seconds: Type.Optional(LeaseSeconds) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ worker_id: 'gpu-host-1.4242', lease_seconds: 60 }] },
 );
 
 export const CompleteBody = Type.Object(
@@ -126,7 +133,16 @@ export const CompleteBody = Type.Object(
     best_model_id: Nullable(Type.String({ maxLength: MAX_MODEL_REF_LENGTH })),
     metrics: Nullable(JsonObject({ description: 'What the trainer measured (recall, NDCG, loss, ...).' })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        worker_id: 'gpu-host-1.4242',
+        best_model_url: 's3://models/all-MiniLM-L6-v2-ft-1',
+        metrics: { recall_at_10_before: 0.41, recall_at_10_after: 0.57 },
+      },
+    ],
+  },
 );
 export type CompleteBody = Static<typeof CompleteBody>;
 
@@ -141,7 +157,10 @@ export const FailBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ worker_id: 'gpu-host-1.4242', detail: 'CUDA out of memory', retry: true }],
+  },
 );
 export type FailBody = Static<typeof FailBody>;
 

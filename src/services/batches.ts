@@ -1,4 +1,4 @@
-import { withStatus } from '../domain/batch.js';
+import { batchStatus, withStatus, type BatchLifecycle, type BatchRecord } from '../domain/batch.js';
 import { ClickstreamError, type FieldError, validationFailed } from '../domain/errors.js';
 import type { Limits } from '../domain/limits.js';
 import { PAGE_LIMITS } from '../domain/limits.js';
@@ -47,15 +47,32 @@ export class BatchService {
   /** The rules of a release body beyond its shape, on any value. */
   readonly releaseProblems = (body: unknown): FieldError[] => idFieldProblems(body, 'release_id', this.rules.limits);
 
+  /** One batch as people read it: `fine_tuning` while a worker trains from it. */
   async getBatch(batchId: string): Promise<Batch> {
-    const batch = await this.store.getBatch(batchId);
+    const [batch] = await this.withStatuses([await this.storedBatch(batchId)]);
     if (!batch) throw batchNotFound(batchId);
-    return withStatus(batch, this.clock());
+    return batch;
   }
 
   async listBatches(limit: number = PAGE_LIMITS.defaultSessions): Promise<Batch[]> {
+    return this.withStatuses(await this.store.listBatches(limit));
+  }
+
+  /** One batch with the status its timestamps give (never fine_tuning): what rules decide on. */
+  async batchLifecycle(batchId: string): Promise<BatchRecord & { status: BatchLifecycle }> {
+    const batch = await this.storedBatch(batchId);
+    return { ...batch, status: batchStatus(batch, this.clock()) };
+  }
+
+  private async storedBatch(batchId: string): Promise<BatchRecord> {
+    return (await this.store.getBatch(batchId)) ?? batchNotFound(batchId);
+  }
+
+  private async withStatuses(batches: readonly BatchRecord[]): Promise<Batch[]> {
     const now = this.clock();
-    return (await this.store.listBatches(limit)).map((batch) => withStatus(batch, now));
+    const released = batches.filter((batch) => batch.released_at !== null).map((batch) => batch.batch_id);
+    const training = released.length > 0 ? await this.store.tasks.batchesInTraining(released, now) : new Set();
+    return batches.map((batch) => withStatus(batch, now, training.has(batch.batch_id)));
   }
 
   /** One page of a batch's sessions, keyset-paginated by `session_number`. */
@@ -65,7 +82,7 @@ export class BatchService {
     limit: number = PAGE_LIMITS.defaultSessions,
     eventsLimit: number = PAGE_LIMITS.defaultEventsPerSession,
   ): Promise<BatchSessionsPage> {
-    const batch = await this.getBatch(batchId);
+    const batch = await this.batchLifecycle(batchId);
     const sessions = await this.store.listBatchSessions(batchId, afterNumber, limit, eventsLimit);
     return {
       batch_id: batchId,
@@ -82,7 +99,7 @@ export class BatchService {
    * hold sessions too, and it catches sessions of a batch that is still collecting.
    */
   async exportParts(batchId: string): Promise<ExportPart[]> {
-    const { session_count: count } = await this.getBatch(batchId);
+    const { session_count: count } = await this.storedBatch(batchId);
     const parts: ExportPart[] = [];
     for (let after = 0; after < count; after += EXPORT_PART_SIZE) {
       parts.push({ after, through: Math.min(after + EXPORT_PART_SIZE, count) });
@@ -117,6 +134,6 @@ export interface ExportPart {
   readonly through: number | null;
 }
 
-export function batchNotFound(batchId: string): ClickstreamError {
-  return new ClickstreamError('batch_not_found', `batch ${JSON.stringify(batchId)} does not exist`);
+export function batchNotFound(batchId: string): never {
+  throw new ClickstreamError('batch_not_found', `batch ${JSON.stringify(batchId)} does not exist`);
 }

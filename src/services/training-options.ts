@@ -122,10 +122,34 @@ export function trainingOptions(raw: RawOptions, name: OptionName): TrainingOpti
   };
 }
 
-/** The format of `training-data`: jsonl unless one is given. */
-export function trainingFormat(raw: RawOptions, name: OptionName): TrainingFormat {
+/** The format of `training-data`: `fallback` (jsonl) unless one is given. */
+export function trainingFormat(raw: RawOptions, name: OptionName, fallback: TrainingFormat = 'jsonl'): TrainingFormat {
   const problems = new OptionProblems(name);
   const format = problems.oneOf<TrainingFormat>(raw, 'format', TRAINING_FORMATS);
   problems.throwIfAny();
-  return format ?? 'jsonl';
+  return format ?? fallback;
+}
+
+/** What one stream of training data is made of: its format and the options of its rows. */
+export interface TrainingRequest {
+  readonly format: TrainingFormat;
+  readonly options: TrainingOptions;
+}
+
+/**
+ * Format and options for one stream (the HTTP route, a fine-tuning task): as trainingFormat and
+ * trainingOptions read them, and a split only in a format with a split column.
+ */
+export function trainingRequest(raw: RawOptions, name: OptionName, fallback: TrainingFormat): TrainingRequest {
+  const format = trainingFormat(raw, name, fallback);
+  const options = trainingOptions(raw, name);
+  if (options.split && format === 'sentence-transformers') {
+    throw validationFailed([
+      {
+        path: name('test_fraction'),
+        message: 'a sentence-transformers file holds no split column: use jsonl or parquet',
+      },
+    ]);
+  }
+  return { format, options };
 }

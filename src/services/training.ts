@@ -14,7 +14,7 @@ import { clicksRating, coecRating, pbmRating, positionCtr, skipAboveRating, type
 import type { JudgmentRow, PairRow, Split, TrainingMethod } from '../learning/rows.js';
 import { clickRows, skipAboveRows } from '../learning/session-pairs.js';
 import { splitOf, type SplitRule } from '../learning/split.js';
-import type { Batch } from '../schemas/records.js';
+import type { BatchRecord } from '../domain/batch.js';
 import type { BatchService } from './batches.js';
 import { observe, type SkipReason, type TextFields } from './training-input.js';
 
@@ -74,8 +74,9 @@ export class TrainingService {
   constructor(private readonly batches: BatchService) {}
 
   /** The batch as training data may be read from it: released (sealed or not), else batch_not_released. */
-  async releasedBatch(batchId: string): Promise<{ batch: Batch; warnings: LearningWarning[] }> {
-    const batch = await this.batches.getBatch(batchId);
+  async releasedBatch(batchId: string): Promise<{ batch: BatchRecord; warnings: LearningWarning[] }> {
+    // By its timestamps: a batch that a task trains from (fine_tuning) is released or sealed all the same.
+    const batch = await this.batches.batchLifecycle(batchId);
     if (batch.status === 'collecting') {
       throw new ClickstreamError(
         'batch_not_released',

@@ -40,8 +40,8 @@ export interface TaskStore {
   /** One task, or null. */
   getTask(id: string): Promise<Task | null>;
 
-  /** The task created under an idempotency key, or null. */
-  findTaskByKey(idempotencyKey: string): Promise<StoredTask | null>;
+  /** The task with this id, or created under this idempotency key, with its request; or null. */
+  findStoredTask(field: 'id' | 'idempotency_key', value: string): Promise<StoredTask | null>;
 
   /** Tasks matching `filter` in creation order, from the `offset`-th on. */
   listTasks(filter: TaskFilter, offset: number, limit: number): Promise<Task[]>;

@@ -49,13 +49,19 @@ const NAMES: Readonly<Record<RouteName, readonly ['GET' | 'POST', string]>> = {
 /** The method, path, access and documented codes of each fuzzed route, from the service's route list. */
 export function fuzzRoutes(): Readonly<Record<RouteName, FuzzRoute>> {
   const config = loadConfig({}, APP_VARIABLES);
-  const find = ([method, url]: readonly [string, string]): RouteDefinition => {
+  const find = ([method, url]: readonly [string, string]): RouteDefinition & { method: 'GET' | 'POST' } => {
     const route = SERVICE_ROUTES.find((r) => r.method === method && r.url === url);
-    if (!route) throw new Error(`the fuzzer names ${method} ${url}, which the route list does not hold`);
-    return route;
+    if (!route || route.method === 'PUT') {
+      throw new Error(`the fuzzer names ${method} ${url}, which the route list does not hold`);
+    }
+    return { ...route, method: route.method };
   };
   const named = new Set(Object.values(NAMES).map(([method, url]) => `${method} ${url}`));
-  const unnamed = SERVICE_ROUTES.filter((r) => r.url.startsWith('/api/') && !named.has(`${r.method} ${r.url}`));
+  // The clickstream API; the fine-tuning task API has a model-based property test of its own
+  // (test/http/task-model.test.ts).
+  const unnamed = SERVICE_ROUTES.filter(
+    (r) => r.url.startsWith('/api/v1/clickstream/') && !named.has(`${r.method} ${r.url}`),
+  );
   if (unnamed.length > 0) {
     throw new Error(`API routes the fuzzer does not know: ${unnamed.map((r) => `${r.method} ${r.url}`).join(', ')}`);
   }

@@ -16,15 +16,16 @@ import type {
 import type { ErrorCode, FieldError } from '../../domain/errors.js';
 import type { BatchService } from '../../services/batches.js';
 import type { IngestService } from '../../services/ingest.js';
+import type { TaskService } from '../../services/tasks.js';
 import type { TrainingService } from '../../services/training.js';
 import type { ClickstreamStore } from '../../storage/store.js';
 
 /**
  * Who may call a route: anyone (`public`), a holder of an ingest key or the admin key (`client`: the
- * routes a web page calls, so ingest keys may be public), or the admin key only (`internal`). Later
- * roles (such as `worker`) are added here; every role but `public` and `client` refuses ingest keys.
+ * routes a web page calls, so ingest keys may be public), a holder of a worker key or the admin key
+ * (`worker`: what a fine-tuning worker calls), or the admin key only (`internal`).
  */
-export const ACCESS_LEVELS = ['public', 'client', 'internal'] as const;
+export const ACCESS_LEVELS = ['public', 'client', 'worker', 'internal'] as const;
 export type Access = (typeof ACCESS_LEVELS)[number];
 
 /** What the handlers of the routes use. */
@@ -32,6 +33,7 @@ export interface RouteServices {
   readonly ingest: IngestService;
   readonly batches: BatchService;
   readonly training: TrainingService;
+  readonly tasks: TaskService;
   readonly store: ClickstreamStore;
   /** The OpenAPI document of the running app. */
   readonly openapi: () => unknown;
@@ -48,7 +50,7 @@ export type RequestOf<S extends FastifySchema> = FastifyRequest<
 
 /** The declared part of a route, as the route list, the OpenAPI test and the fuzz test read it. */
 export interface RouteDeclaration {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   readonly url: string;
   readonly access: Access;
   /**

@@ -7,11 +7,13 @@ import { BATCH_ROUTES } from './batch-routes.js';
 import { OPERATION_ROUTES } from './operation-routes.js';
 import type { RouteDefinition } from './route-definition.js';
 import { SESSION_ROUTES } from './session-routes.js';
+import { FINE_TUNING_ROUTES } from './task-routes.js';
 import { TRAINING_ROUTES } from './training-routes.js';
 
 export const ROUTES: readonly RouteDefinition[] = [
   ...SESSION_ROUTES,
   ...BATCH_ROUTES,
   ...TRAINING_ROUTES,
+  ...FINE_TUNING_ROUTES,
   ...OPERATION_ROUTES,
 ];

@@ -1,9 +1,10 @@
 import { Type } from 'typebox';
-import { validationFailed } from '../../domain/errors.js';
+import type { FastifyReply } from 'fastify';
 import { FORMAT_FILES } from '../../formats/training-formats.js';
 import { JsonObject } from '../../schemas/json-schemas.js';
 import { BiasQuery, TrainingDataQuery } from '../../schemas/training-queries.js';
-import { biasOptions, trainingFormat, trainingOptions } from '../../services/training-options.js';
+import { biasOptions, trainingRequest, type TrainingRequest } from '../../services/training-options.js';
+import type { TrainingService } from '../../services/training.js';
 import { trainingWriters } from '../../services/training-output.js';
 import { streamAnswer } from '../stream-answer.js';
 import { defineRoute } from './route-definition.js';
@@ -56,38 +57,40 @@ export const TRAINING_ROUTES = [
     },
     handler:
       ({ training }) =>
-      async (request, reply) => {
-        const { batch_id: batchId, format: given, ...raw } = request.query;
-        const format = trainingFormat({ format: given }, asIs);
-        const options = trainingOptions(raw, asIs);
-        if (options.split && format === 'sentence-transformers') {
-          throw validationFailed([
-            {
-              path: 'test_fraction',
-              message: 'a sentence-transformers file holds no split column: use jsonl or parquet',
-            },
-          ]);
-        }
-        // Refusals (an unknown or collecting batch) come from training.write before its first row, so
-        // streamAnswer answers them as problems.
-        const warnings: string[] = [];
-        const file = FORMAT_FILES[format];
-        return streamAnswer(
-          reply,
-          () => ({
-            'content-type': file.mediaType,
-            'content-disposition': `attachment; filename="${batchId.replace(/[^\w.-]/g, '_')}-${options.method}${file.extension}"`,
-            ...(warnings.length > 0 ? { 'x-clickstream-warnings': warnings.join(', ') } : {}),
-          }),
-          async (out) => {
-            const writers = trainingWriters(format, [out], {
-              split: options.split !== null,
-              warn: (warning) => warnings.push(warning.code),
-            });
-            await training.write(batchId, options, writers.output);
-            await writers.end();
-          },
-        );
+      (request, reply) => {
+        const { batch_id: batchId, ...raw } = request.query;
+        return streamTrainingData(reply, training, batchId, trainingRequest(raw, asIs, 'jsonl'));
       },
   }),
 ];
+
+/**
+ * Streams a released batch as training data (the training-data route, and a task's for its worker).
+ * Refusals (an unknown or collecting batch) come from training.write before its first row, so
+ * streamAnswer answers them as problems.
+ */
+export function streamTrainingData(
+  reply: FastifyReply,
+  training: TrainingService,
+  batchId: string,
+  { format, options }: TrainingRequest,
+): Promise<unknown> {
+  const warnings: string[] = [];
+  const file = FORMAT_FILES[format];
+  return streamAnswer(
+    reply,
+    () => ({
+      'content-type': file.mediaType,
+      'content-disposition': `attachment; filename="${batchId.replace(/[^\w.-]/g, '_')}-${options.method}${file.extension}"`,
+      ...(warnings.length > 0 ? { 'x-clickstream-warnings': warnings.join(', ') } : {}),
+    }),
+    async (out) => {
+      const writers = trainingWriters(format, [out], {
+        split: options.split !== null,
+        warn: (warning) => warnings.push(warning.code),
+      });
+      await training.write(batchId, options, writers.output);
+      await writers.end();
+    },
+  );
+}

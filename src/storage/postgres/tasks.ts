@@ -59,10 +59,9 @@ export class PostgresTasks implements TaskStore {
     return row ? toTask(row, asIs) : null;
   }
 
-  async findTaskByKey(idempotencyKey: string): Promise<StoredTask | null> {
-    const [row] = await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE idempotency_key = $1`, [
-      idempotencyKey,
-    ]);
+  async findStoredTask(field: 'id' | 'idempotency_key', value: string): Promise<StoredTask | null> {
+    const column = field === 'id' ? 'id' : 'idempotency_key';
+    const [row] = await this.db.query<TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE ${column} = $1`, [value]);
     return row ? toStoredTask(row, asIs) : null;
   }
 

@@ -75,9 +75,9 @@ export class SqliteTasks implements TaskStore {
     });
   }
 
-  findTaskByKey(idempotencyKey: string): Promise<StoredTask | null> {
+  findStoredTask(field: 'id' | 'idempotency_key', value: string): Promise<StoredTask | null> {
     return settle(() => {
-      const row = this.byKey.get(idempotencyKey);
+      const row = (field === 'id' ? this.byId : this.byKey).get(value);
       return row ? toStoredTask(row, json) : null;
     });
   }

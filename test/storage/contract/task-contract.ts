@@ -70,9 +70,11 @@ export function describeTaskContract(open: OpenTestStore): void {
     assert.equal(task.best_model_url, null);
     assert.deepEqual(created.request, request({ batch_id: batchId }));
     assert.deepEqual(await store.tasks.getTask(task.id), task);
-    assert.deepEqual(await store.tasks.findTaskByKey(key), { task, request: created.request });
+    assert.deepEqual(await store.tasks.findStoredTask('idempotency_key', key), { task, request: created.request });
+    assert.deepEqual(await store.tasks.findStoredTask('id', task.id), { task, request: created.request });
     assert.equal(await store.tasks.getTask(id('unknown')), null);
-    assert.equal(await store.tasks.findTaskByKey(id('unknown')), null);
+    assert.equal(await store.tasks.findStoredTask('idempotency_key', id('unknown')), null);
+    assert.equal(await store.tasks.findStoredTask('id', key), null);
   });
 
   it('keeps a released-for-it batch apart from the request, which named none', async () => {
