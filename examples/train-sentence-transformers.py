@@ -48,9 +48,9 @@ def parse_args(argv):
     p.add_argument("--base-model", help="pretrained model name or path to fine-tune (default: a small local model)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of rows held out (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="seed of the split, the embeddings and training (default 42)")
-    p.add_argument("--epochs", type=float, default=None, help="default 1 with --base-model, else 5")
+    p.add_argument("--epochs", type=float, default=None, help="default 1 with --base-model, else 3")
     p.add_argument("--batch-size", type=int, default=32, help="default 32")
-    p.add_argument("--learning-rate", type=float, default=None, help="default 2e-5 with --base-model, else 1e-2")
+    p.add_argument("--learning-rate", type=float, default=None, help="default 2e-5 with --base-model, else 2e-2")
     p.add_argument("--dim", type=int, default=64, help="embedding size of the local model (default 64)")
     args = p.parse_args(argv)
     if not args.data or not args.result:
@@ -59,8 +59,8 @@ def parse_args(argv):
         p.error("--test-fraction must be between 0 and 1")
     if args.batch_size < 2 or args.dim < 1 or (args.epochs is not None and args.epochs <= 0):
         p.error("--batch-size must be at least 2, --dim and --epochs positive")
-    args.epochs = args.epochs or (1.0 if args.base_model else 5.0)
-    args.learning_rate = args.learning_rate or (2e-5 if args.base_model else 1e-2)
+    args.epochs = args.epochs or (1.0 if args.base_model else 3.0)
+    args.learning_rate = args.learning_rate or (2e-5 if args.base_model else 2e-2)
     if not args.output_dir:  # any string can be a task id: keep it one safe path component
         name = "".join(c if c.isalnum() or c in "._-" else "_" for c in args.task_id or "manual")
         args.output_dir = os.path.join("models", "_" + name if name.startswith(".") else name)
@@ -150,6 +150,7 @@ def recall_at_10(model, ds, test):
 def train(model, train_ds, args, scratch):
     """Fine-tune with MultipleNegativesRankingLoss on CPU; no checkpoints, no reporting. Returns the loss."""
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from transformers.trainer_callback import PrinterCallback
     try:
         from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     except ImportError:
@@ -157,13 +158,14 @@ def train(model, train_ds, args, scratch):
 
     training_args = SentenceTransformerTrainingArguments(
         output_dir=scratch, num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
-        learning_rate=args.learning_rate, warmup_ratio=0.0, seed=args.seed, use_cpu=True,
+        learning_rate=args.learning_rate, seed=args.seed, use_cpu=True,
         # in-batch negatives: a repeated anchor or positive in a batch would be a false negative
         batch_sampler="no_duplicates", save_strategy="no", report_to="none", logging_strategy="no",
         disable_tqdm=True,
     )
     trainer = SentenceTransformerTrainer(model=model, args=training_args, train_dataset=train_ds,
                                          loss=MultipleNegativesRankingLoss(model))
+    trainer.remove_callback(PrinterCallback)  # it prints the final log line; main prints a summary
     return trainer.train().training_loss
 
 
@@ -175,12 +177,11 @@ def write_json(path, value):
     os.replace(tmp, path)
 
 
-def run(args, scratch):
+def run(args, scratch, started):
     """Load, split, evaluate, train, evaluate, save the model; returns the result for the worker."""
     import transformers
 
     transformers.logging.set_verbosity_error()
-    started = time.monotonic()
     ds = load_rows(args.data, scratch)
     train_ds, test_ds = split_rows(ds, args.test_fraction, args.seed)
     if args.base_model:
@@ -205,9 +206,11 @@ def main(argv=None):
     if not args.base_model:  # the local model needs no download: never try one
         os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TQDM_DISABLE", "1")  # progress bars would fill the stderr tail the worker reports
+    started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="st-") as scratch:
-            result = run(args, scratch)
+            result = run(args, scratch, started)
     except DataError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ export class BatchService {
   /** One batch as people read it: `fine_tuning` while a worker trains from it. */
   async getBatch(batchId: string): Promise<Batch> {
     const [batch] = await this.withStatuses([await this.storedBatch(batchId)]);
-    if (!batch) throw batchNotFound(batchId);
+    if (!batch) return batchNotFound(batchId);
     return batch;
   }
 

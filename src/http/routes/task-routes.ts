@@ -11,7 +11,7 @@ import {
   TaskParams,
   WorkerQuery,
 } from '../../schemas/tasks.js';
-import { streamTrainingData } from './training-routes.js';
+import { streamTrainingData, TRAINING_DATA_RESPONSE } from './training-routes.js';
 import { defineRoute } from './route-definition.js';
 
 const tags = ['fine-tuning'];
@@ -157,15 +157,7 @@ const WORKER_ROUTES = [
         'As GET /api/v1/clickstream/internal/batch/training-data answers it: a body that ends without error is complete.',
       params: TaskParams,
       querystring: WorkerQuery,
-      response: {
-        200: {
-          description: 'The rows, in an order that depends only on the batch.',
-          content: {
-            'application/x-ndjson': { schema: Type.String() },
-            'application/vnd.apache.parquet': { schema: Type.String({ format: 'binary' }) },
-          },
-        },
-      },
+      response: { 200: TRAINING_DATA_RESPONSE },
     },
     handler:
       ({ tasks, training }) =>

@@ -11,6 +11,15 @@ import { defineRoute } from './route-definition.js';
 
 const asIs = (name: string): string => name;
 
+/** The success answer of a training-data stream, as the OpenAPI document describes it. */
+export const TRAINING_DATA_RESPONSE = {
+  description: 'The rows, in an order that depends only on the batch.',
+  content: {
+    'application/x-ndjson': { schema: Type.String() },
+    'application/vnd.apache.parquet': { schema: Type.String({ format: 'binary' }) },
+  },
+};
+
 /** Internal routes: a released batch as its position-bias curve, or as training data, streamed. */
 export const TRAINING_ROUTES = [
   defineRoute({
@@ -45,15 +54,7 @@ export const TRAINING_ROUTES = [
       description:
         'application/x-ndjson for sentence-transformers, jsonl and judgments; application/vnd.apache.parquet for parquet. Warnings (codes) in the x-clickstream-warnings header. A failure after the first byte aborts the response: a body that ends without error is complete.',
       querystring: TrainingDataQuery,
-      response: {
-        200: {
-          description: 'The rows, in an order that depends only on the batch.',
-          content: {
-            'application/x-ndjson': { schema: Type.String() },
-            'application/vnd.apache.parquet': { schema: Type.String({ format: 'binary' }) },
-          },
-        },
-      },
+      response: { 200: TRAINING_DATA_RESPONSE },
     },
     handler:
       ({ training }) =>
