@@ -72,14 +72,17 @@ def load_rows(path, scratch):
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)  # the DataError below says what went wrong
     if not os.path.isfile(path):
         raise DataError(f"training data {path}: no such file")
-    if os.path.getsize(path) == 0:
-        raise DataError(f"training data {path} is empty: nothing to train on")
+    with open(path, "rb") as f:
+        if not any(line.strip() for line in f):
+            raise DataError(f"training data {path} is empty: nothing to train on")
     try:
         ds = datasets.load_dataset("json", data_files=path, split="train", cache_dir=scratch)
-    except Exception as e:  # datasets wraps JSON errors in several types
+    except Exception as e:  # datasets wraps the parser's error: report that one
+        while e.__cause__:
+            e = e.__cause__
         raise DataError(f"training data {path} is not JSON Lines of one set of columns: {e}") from e
     missing = [c for c in COLUMNS[:2] if c not in ds.column_names]
     if missing or len(ds) == 0:
