@@ -6,10 +6,11 @@ Reads a sentence-transformers JSON Lines file ({"anchor", "positive"} or with "n
 into train and test, measures recall@10 on test, trains with MultipleNegativesRankingLoss, measures
 again, saves the model and writes the result file the worker completes the task with.
 
-Split: by row. Each line (one click: query as anchor, clicked document as positive) goes to test with
-probability --test-fraction, so a pair clicked many times usually lands on both sides: the test measures
-how well the model ranks held-out clicks of known queries, the clicks a deployment sees again. A document
-seen only in test is not learnt by the local model (its word embeddings stay random).
+Split: by row. A random --test-fraction of the lines (each one click: query as anchor, clicked document
+as positive) is held out, so a pair clicked many times usually lands on both sides: the test measures how
+well the model ranks held-out clicks of known queries, the clicks a deployment sees again. (Splitting by
+distinct pair would leave every test document unseen in training, which only a pretrained model can rank;
+the local model does not learn a document seen only in test: its word embedding stays random.)
 
 Model: --base-model fine-tunes that pretrained model (the real use). Without it a small model is built
 offline: random word embeddings over the file's vocabulary, mean-pooled; only for trying the pipeline.
@@ -25,6 +26,7 @@ import string
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 PROG = "train-sentence-transformers"
@@ -37,30 +39,31 @@ class DataError(Exception):
 
 def parse_args(argv):
     """Flags, with the CLICKSTREAM_* variables the worker sets as defaults."""
-    env, task_id = os.environ, os.environ.get("CLICKSTREAM_TASK_ID") or None
+    env = os.environ
     p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default=env.get("CLICKSTREAM_TRAINING_DATA"),
                    help="training data, sentence-transformers JSON Lines (default: $CLICKSTREAM_TRAINING_DATA)")
     p.add_argument("--result", default=env.get("CLICKSTREAM_RESULT_FILE"),
                    help="where to write the result JSON (default: $CLICKSTREAM_RESULT_FILE)")
-    p.add_argument("--task-id", default=task_id, help="the task id (default: $CLICKSTREAM_TASK_ID)")
+    p.add_argument("--task-id", default=env.get("CLICKSTREAM_TASK_ID") or None, help="the task id (default: $CLICKSTREAM_TASK_ID)")
     p.add_argument("--output-dir", help="where to save the model (default: ./models/<task id or 'manual'>)")
     p.add_argument("--base-model", help="pretrained model name or path to fine-tune (default: a small local model)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of rows held out (default 0.2)")
     p.add_argument("--seed", type=int, default=42, help="seed of the split, the embeddings and training (default 42)")
-    p.add_argument("--epochs", type=float, default=None, help="default 1 with --base-model, else 3")
+    p.add_argument("--epochs", type=float, help="default 1 with --base-model, else 3")
     p.add_argument("--batch-size", type=int, default=32, help="default 32")
-    p.add_argument("--learning-rate", type=float, default=None, help="default 2e-5 with --base-model, else 2e-2")
+    p.add_argument("--learning-rate", type=float, help="default 2e-5 with --base-model, else 2e-2")
     p.add_argument("--dim", type=int, default=64, help="embedding size of the local model (default 64)")
     args = p.parse_args(argv)
     if not args.data or not args.result:
         p.error("--data and --result are required (or CLICKSTREAM_TRAINING_DATA and CLICKSTREAM_RESULT_FILE)")
     if not 0 < args.test_fraction < 1:
         p.error("--test-fraction must be between 0 and 1")
-    if args.batch_size < 2 or args.dim < 1 or (args.epochs is not None and args.epochs <= 0):
-        p.error("--batch-size must be at least 2, --dim and --epochs positive")
-    args.epochs = args.epochs or (1.0 if args.base_model else 3.0)
+    args.epochs = (1 if args.base_model else 3) if args.epochs is None else args.epochs
+    args.epochs = int(args.epochs) if float(args.epochs).is_integer() else args.epochs
     args.learning_rate = args.learning_rate or (2e-5 if args.base_model else 2e-2)
+    if args.batch_size < 2 or args.dim < 1 or args.epochs <= 0 or args.learning_rate <= 0:
+        p.error("--batch-size must be at least 2; --dim, --epochs and --learning-rate positive")
     if not args.output_dir:  # any string can be a task id: keep it one safe path component
         name = "".join(c if c.isalnum() or c in "._-" else "_" for c in args.task_id or "manual")
         args.output_dir = os.path.join("models", "_" + name if name.startswith(".") else name)
@@ -116,18 +119,17 @@ def build_local_model(ds, dim, seed):
     import torch
     from sentence_transformers import SentenceTransformer
     try:  # sentence-transformers 6 moved the modules; the old paths warn
-        from sentence_transformers.sentence_transformer.modules import Pooling, WordEmbeddings
-        from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
+        from sentence_transformers.sentence_transformer.modules import Pooling, WordEmbeddings, tokenizer
     except ImportError:
-        from sentence_transformers.models import Pooling, WordEmbeddings
-        from sentence_transformers.models.tokenizer import WhitespaceTokenizer
+        from sentence_transformers.models import Pooling, WordEmbeddings, tokenizer
 
+    torch.set_num_threads(1)  # its matrices are tiny: more threads only wait on each other
     vocab = sorted({w for c in ds.column_names for text in ds[c] for w in words(text)})
     vocab.insert(0, "[PAD]")  # id 0 pads the batches; mean pooling masks it
     # No stop words: a query of only "the" or "how to" would get no token, hence a zero embedding.
-    tokenizer = WhitespaceTokenizer(vocab=vocab, stop_words=[], do_lower_case=True)
+    tok = tokenizer.WhitespaceTokenizer(vocab=vocab, stop_words=[], do_lower_case=True)
     weights = torch.randn(len(vocab), dim, generator=torch.Generator().manual_seed(seed)) * 0.1
-    embeddings = WordEmbeddings(tokenizer, weights, update_embeddings=True)
+    embeddings = WordEmbeddings(tok, weights, update_embeddings=True)
     return SentenceTransformer(modules=[embeddings, Pooling(dim, pooling_mode="mean")], device="cpu")
 
 
@@ -214,13 +216,17 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory(prefix="st-") as scratch:
             result = run(args, scratch, started)
+        write_json(args.result, result)
     except DataError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
-    write_json(args.result, result)
+    except Exception as e:  # the traceback for people, then one line for the end of the worker's stderr tail
+        traceback.print_exc()
+        print(f"{PROG}: error: {type(e).__name__}: {e}".splitlines()[0], file=sys.stderr)
+        return 1
     m = result["metrics"]
     print(f"{args.base_model or 'local word-embedding model'}: {m['train_pairs']} train / {m['test_pairs']} test "
-          f"pairs, {args.epochs:g} epochs, recall@10 {m['recall_at_10_before']:.3f} -> "
+          f"pairs, epochs {args.epochs:g}, recall@10 {m['recall_at_10_before']:.3f} -> "
           f"{m['recall_at_10_after']:.3f}, {m['seconds']} s; saved to {result['best_model_url']}")
     return 0
 

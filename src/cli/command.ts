@@ -7,9 +7,10 @@ import type { FlagSpec } from './flags.js';
 /**
  * How a command uses the store. `read-only`: it only reads, so it opens only a store that exists and
  * refuses one that does not (it never creates a file, a folder or a schema); `read-write`: it creates the
- * store where there is none and brings its schema up to date.
+ * store where there is none and brings its schema up to date; `none`: it talks to a running service over
+ * HTTP (`tasks`, `worker`) and never opens a store.
  */
-export type StoreAccess = 'read-only' | 'read-write';
+export type StoreAccess = 'read-only' | 'read-write' | 'none';
 
 /** A CLI command as declared in its file: its flags and help, and how it opens the store. */
 export interface CommandSpec extends FlagSpec {

@@ -11,7 +11,20 @@ import { commandHelp, parseCommand, UsageError, type ParsedCommand } from './fla
 import { migrateCommand, runMigrate } from './migrate-command.js';
 import { releaseCommand, runRelease } from './release-command.js';
 import { runServe, serveCommand } from './serve-command.js';
+import {
+  runTasksCancel,
+  runTasksCreate,
+  runTasksList,
+  runTasksRestart,
+  runTasksShow,
+  tasksCancelCommand,
+  tasksCreateCommand,
+  tasksListCommand,
+  tasksRestartCommand,
+  tasksShowCommand,
+} from './tasks-command.js';
 import { withStore } from './store-session.js';
+import { runWorker, workerCommand } from './worker-command.js';
 
 interface Command {
   readonly spec: CommandSpec;
@@ -27,6 +40,12 @@ const COMMANDS: readonly Command[] = [
   { spec: checkCommand, run: runCheck },
   { spec: biasCommand, run: runBias },
   { spec: trainingDataCommand, run: runTrainingData },
+  { spec: tasksListCommand, run: runTasksList },
+  { spec: tasksShowCommand, run: runTasksShow },
+  { spec: tasksCreateCommand, run: runTasksCreate },
+  { spec: tasksCancelCommand, run: runTasksCancel },
+  { spec: tasksRestartCommand, run: runTasksRestart },
+  { spec: workerCommand, run: runWorker },
 ];
 
 /** The process's streams, and the store opened as the command declares. */
@@ -57,14 +76,24 @@ function overview(): string {
  * no store for a command that only reads).
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
-  const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '--help' || first === '-h' || first === 'help') {
     process.stdout.write(`${overview()}\n`);
-    return name === undefined ? 2 : 0;
+    return first === undefined ? 2 : 0;
   }
+  // A command of two words (`tasks list`) is named by both.
+  const [second, ...afterSecond] = rest;
+  const twoWords = COMMANDS.some((c) => c.spec.name === `${first} ${second ?? ''}`);
+  const name = twoWords ? `${first} ${second ?? ''}` : first;
+  const args = twoWords ? afterSecond : rest;
   const command = COMMANDS.find((c) => c.spec.name === name);
   if (!command) {
-    process.stderr.write(`clickstream: unknown command "${name}"\n\n${overview()}\n`);
+    const group = COMMANDS.filter((c) => c.spec.name.startsWith(`${first} `)).map((c) => c.spec.name);
+    process.stderr.write(
+      group.length > 0
+        ? `clickstream ${first}: name one of: ${group.join(', ')}\n\n${overview()}\n`
+        : `clickstream: unknown command "${first}"\n\n${overview()}\n`,
+    );
     return 2;
   }
   try {

@@ -18,6 +18,7 @@ export async function withStore<T>(
   report: NodeJS.WritableStream,
   work: (store: ClickstreamStore, opened: OpenedStore) => Promise<T>,
 ): Promise<T> {
+  if (access === 'none') throw new Error('a command declared with store: none opened the store');
   const opened = await createStore(config.databaseUrl, {
     durability: config.durability,
     mustExist: access === 'read-only',

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import {
   afterLease,
   cancel,
+  failedAttempt,
+  leaseProblem,
   isSameTaskRequest,
   keptDetail,
   MAX_DETAIL_LENGTH,
@@ -72,6 +74,38 @@ describe('task transitions', () => {
     assert.equal(last.status, 'failed');
     assert.match(last.detail ?? '', /lease of worker "worker-1" expired on attempt 3 of 3/);
     assert.equal(afterLease(state('pending'), 5000, 3).status, 'pending');
+  });
+});
+
+describe('leases', () => {
+  const task = (status: TaskStatus, overrides: Partial<TaskState> = {}) => ({ id: 't1', ...state(status, overrides) });
+
+  it('lets only the holder act, and only before its lease ends', () => {
+    assert.equal(leaseProblem(task('processing'), 'worker-1', 999), null);
+    assert.match(leaseProblem(task('processing'), 'worker-1', 1000) ?? '', /ended at 1000 \(now 1000\)/);
+    assert.match(leaseProblem(task('processing'), 'worker-2', 999) ?? '', /held by another worker, not "worker-2"/);
+    assert.match(leaseProblem(task('canceled'), 'worker-1', 999) ?? '', /was canceled/);
+    for (const status of ['pending', 'done', 'failed', 'refused'] as const) {
+      assert.match(leaseProblem(task(status), 'worker-1', 999) ?? '', new RegExp(`is ${status}`));
+    }
+  });
+
+  it('gives a task back for a retry while attempts are left, and fails it otherwise', () => {
+    const back = failedAttempt(state('processing', { attempts: 1 }), 'preempted', true, 3);
+    assert.deepEqual(back, {
+      status: 'pending',
+      attempts: 1,
+      worker_id: null,
+      lease_expires_at: null,
+      detail: 'preempted',
+    });
+    const last = failedAttempt(state('processing', { attempts: 3 }), 'preempted', true, 3);
+    assert.equal(last.status, 'failed');
+    assert.equal(last.detail, 'attempt 3 of 3 was the last, no retry is left: preempted');
+    const given = failedAttempt(state('processing', { attempts: 1 }), 'x'.repeat(3000), false, 3);
+    assert.equal(given.status, 'failed');
+    assert.equal(given.detail?.length, MAX_DETAIL_LENGTH);
+    assert.equal(given.worker_id, null);
   });
 });
 

@@ -107,9 +107,16 @@ async function missingPackages(packages: readonly string[]): Promise<string[]> {
   return missing;
 }
 
+/**
+ * A machine whose pip knows a local index besides PyPI, and cannot reach PyPI, would wait minutes on
+ * retries of PyPI for every package (measured: 9 min instead of about 70 s for torch and
+ * sentence-transformers): one short try is enough to fall back on the index that answers.
+ */
+const PIP_FLAGS = ['--disable-pip-version-check', '--retries', '1', '--timeout', '15'];
+
 async function install(packages: readonly string[]): Promise<void> {
   try {
-    await run(VENV_PYTHON, ['-m', 'pip', 'install', '--disable-pip-version-check', ...packages], {
+    await run(VENV_PYTHON, ['-m', 'pip', 'install', ...PIP_FLAGS, ...packages], {
       timeout: INSTALL_TIMEOUT_MS,
       maxBuffer: 64 * 1024 * 1024,
     });
