@@ -266,57 +266,58 @@ for (const backend of testBackends()) {
 }
 
 // PostgreSQL only: the one backend that several service processes share.
-const replicated = testBackends().includes('postgres') ? describe : describe.skip;
-replicated('two service replicas on one PostgreSQL database share one task queue', () => {
-  const { dir, cleanup } = scratchDir();
-  const replicas: ServiceProcess[] = [];
-  let drop: () => Promise<void> = () => Promise.resolve();
+if (testBackends().includes('postgres')) {
+  describe('two service replicas on one PostgreSQL database share one task queue', () => {
+    const { dir, cleanup } = scratchDir();
+    const replicas: ServiceProcess[] = [];
+    let drop: () => Promise<void> = () => Promise.resolve();
 
-  before(async () => {
-    const database = await createTestDatabase();
-    drop = database.drop;
-    for (let i = 0; i < 2; i++) {
-      replicas.push(
-        await startService(dir, { CLICKSTREAM_DATABASE_URL: database.url, CLICKSTREAM_TASK_SWEEP_SECONDS: '0' }),
-      );
-    }
-  });
-  after(async () => {
-    await Promise.all(replicas.map((replica) => replica.kill()));
-    await drop();
-    cleanup();
-  });
-
-  it('gives each of 5 tasks to exactly one of 20 claims spread over both, and hands expired leases back', async () => {
-    const [a, b] = replicas.map((replica) => client(replica.baseUrl));
-    assert.ok(a && b);
-    for (let i = 0; i < 3; i++) await a('POST', `${API}/session`, makeSession());
-    const { batch_id: batchId } = await b<{ batch_id: string }>('POST', `${API}/internal/batch/release`, {
-      release_id: id('r'),
+    before(async () => {
+      const database = await createTestDatabase();
+      drop = database.drop;
+      for (let i = 0; i < 2; i++) {
+        replicas.push(
+          await startService(dir, { CLICKSTREAM_DATABASE_URL: database.url, CLICKSTREAM_TASK_SWEEP_SECONDS: '0' }),
+        );
+      }
     });
-    const created = new Set<string>();
-    for (let i = 0; i < 5; i++) {
-      created.add((await (i % 2 ? a : b)<Task>('POST', TASK, { embedding_model_id: 'm', batch_id: batchId })).id);
-    }
-    const claims = await Promise.all(
-      Array.from({ length: 20 }, (_, i) =>
-        (i % 2 ? a : b)<Task | null>('POST', `${TASK}/claim`, { worker_id: `w${i}`, lease_seconds: 5 }),
-      ),
-    );
-    const won = claims.filter((task) => task !== null);
-    assert.equal(won.length, 5);
-    assert.deepEqual(new Set(won.map((task) => task.id)), created);
-    assert.equal(new Set(won.map((task) => task.worker_id)).size, 5);
-    // Leases taken through one replica expire and are handed back by a claim through the other.
-    const again = await eventually(
-      'a claim after the leases expired',
-      () =>
-        b<Task | null>('POST', `${TASK}/claim`, { worker_id: 'late', lease_seconds: 60 }).then(
-          (task) => task ?? undefined,
+    after(async () => {
+      await Promise.all(replicas.map((replica) => replica.kill()));
+      await drop();
+      cleanup();
+    });
+
+    it('gives each of 5 tasks to exactly one of 20 claims spread over both, and hands expired leases back', async () => {
+      const [a, b] = replicas.map((replica) => client(replica.baseUrl));
+      assert.ok(a && b);
+      for (let i = 0; i < 3; i++) await a('POST', `${API}/session`, makeSession());
+      const { batch_id: batchId } = await b<{ batch_id: string }>('POST', `${API}/internal/batch/release`, {
+        release_id: id('r'),
+      });
+      const created = new Set<string>();
+      for (let i = 0; i < 5; i++) {
+        created.add((await (i % 2 ? a : b)<Task>('POST', TASK, { embedding_model_id: 'm', batch_id: batchId })).id);
+      }
+      const claims = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? a : b)<Task | null>('POST', `${TASK}/claim`, { worker_id: `w${i}`, lease_seconds: 5 }),
         ),
-      20_000,
-    );
-    assert.ok(created.has(again.id));
-    assert.equal(again.attempts, 2);
+      );
+      const won = claims.filter((task) => task !== null);
+      assert.equal(won.length, 5);
+      assert.deepEqual(new Set(won.map((task) => task.id)), created);
+      assert.equal(new Set(won.map((task) => task.worker_id)).size, 5);
+      // Leases taken through one replica expire and are handed back by a claim through the other.
+      const again = await eventually(
+        'a claim after the leases expired',
+        () =>
+          b<Task | null>('POST', `${TASK}/claim`, { worker_id: 'late', lease_seconds: 60 }).then(
+            (task) => task ?? undefined,
+          ),
+        20_000,
+      );
+      assert.ok(created.has(again.id));
+      assert.equal(again.attempts, 2);
+    });
   });
-});
+}
