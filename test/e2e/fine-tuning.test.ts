@@ -57,7 +57,7 @@ describe('the fine-tuning loop: collect, release, tasks, workers, better rankers
     cleanup();
   });
 
-  it('runs three methods on one batch through two workers, each task better than the production order', async () => {
+  it('runs three methods on one batch through two workers, each task better than the production order', async (t) => {
     const call = client(service.baseUrl);
     const world = buildWorld(DEFAULT_PARAMETERS);
     const batch = await sendModel(service.baseUrl, world, simulateModel(world, 'pbm', 10_000), 32);
@@ -118,6 +118,7 @@ describe('the fine-tuning loop: collect, release, tasks, workers, better rankers
     const after = await call<{ status: string }>('GET', `${API}/internal/batch?batch_id=${batch.batchId}`);
     assert.equal(after.status, 'sealed');
 
+    for (const task of [pbmDone, coecDone, clicksDone]) t.diagnostic(`${task.method}: ${JSON.stringify(task.metrics)}`);
     const metric = (task: Task, name: string): number => {
       const value = task.metrics?.[name];
       assert.equal(typeof value, 'number', `${task.method} metrics ${JSON.stringify(task.metrics)}`);
