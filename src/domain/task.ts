@@ -19,6 +19,8 @@ export const MAX_DETAIL_LENGTH = 1500;
 /** What a client asks for when it creates a task; the idempotency key names exactly one such request. */
 export interface TaskRequest {
   readonly embedding_model_id: string;
+  /** EmbeddingStudio's plugin name, as given. */
+  readonly fine_tuning_method: string | null;
   readonly batch_id: string | null;
   readonly method: string;
   readonly params: Readonly<Record<string, unknown>>;
@@ -112,6 +114,17 @@ export function leaseProblem(task: TaskState & { readonly id: string }, workerId
   return null;
 }
 
+/** A claim: the task is processing under `workerId`'s lease until `now + leaseSeconds`, one attempt more. */
+export function claimed(state: TaskState, workerId: string, now: number, leaseSeconds: number): TaskState {
+  return {
+    ...state,
+    status: 'processing',
+    attempts: state.attempts + 1,
+    worker_id: workerId,
+    lease_expires_at: now + leaseSeconds,
+  };
+}
+
 /**
  * A worker gives up a task: with `retry` it goes back to `pending` for another attempt, unless its
  * `maxAttempts` are used up; else (or then) it is `failed` with the worker's detail.
@@ -127,6 +140,7 @@ export function failedAttempt(state: TaskState, detail: string, retry: boolean, 
 export function isSameTaskRequest(a: TaskRequest, b: TaskRequest): boolean {
   return (
     a.embedding_model_id === b.embedding_model_id &&
+    a.fine_tuning_method === b.fine_tuning_method &&
     a.batch_id === b.batch_id &&
     a.method === b.method &&
     a.deploy_as_blue === b.deploy_as_blue &&

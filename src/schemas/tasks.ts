@@ -43,6 +43,9 @@ export const Task = Type.Object({
   created_at: Type.Integer({ description: 'UTC seconds.' }),
   updated_at: Type.Integer({ description: 'UTC seconds of the last change.' }),
   embedding_model_id: Type.String({ description: 'The model to fine-tune: any string, there is no model registry.' }),
+  fine_tuning_method: Type.String({
+    description: "EmbeddingStudio's fine-tuning plugin name, as given; the training-data method when none was.",
+  }),
   batch_id: OrNull(Type.String({ description: 'The released batch trained on; null only for a refused task.' })),
   best_model_url: OrNull(Type.String()),
   best_model_id: OrNull(Type.String()),
@@ -66,6 +69,7 @@ export const CreateTaskBody = Type.Object(
   {
     id: Nullable(TaskId('The task id; generated when absent')),
     embedding_model_id: TaskId('The model to fine-tune'),
+    fine_tuning_method: Nullable(TaskId("EmbeddingStudio's plugin name; kept and answered, the trainer may read it")),
     batch_id: Nullable(
       TaskId('A released batch; without it the collecting batch is released under the idempotency key (or the id)'),
     ),

@@ -189,6 +189,7 @@ export class TaskService {
     taskTraining(method, params);
     return {
       embedding_model_id: body.embedding_model_id,
+      fine_tuning_method: body.fine_tuning_method ?? null,
       batch_id: body.batch_id ?? null,
       method,
       params,

@@ -7,7 +7,7 @@ import type { TrainingMethod } from '../learning/rows.js';
 import type { Task } from '../schemas/tasks.js';
 import type { StoredTask } from './task-store.js';
 
-export const TASK_COLUMNS = `id, status, created_at, updated_at, embedding_model_id, batch_id, batch_given, best_model_url,
+export const TASK_COLUMNS = `id, status, created_at, updated_at, embedding_model_id, fine_tuning_method, batch_id, batch_given, best_model_url,
   best_model_id, metadata, idempotency_key, deploy_as_blue, wait_on_conflict, method, params, detail, attempts,
   worker_id, lease_expires_at, metrics`;
 
@@ -17,6 +17,7 @@ export interface TaskRow {
   created_at: number;
   updated_at: number;
   embedding_model_id: string;
+  fine_tuning_method: string | null;
   batch_id: string | null;
   /** Whether the request named the batch (else the service released one for it). */
   batch_given: boolean | number;
@@ -46,6 +47,7 @@ export function toTask(row: TaskRow, json: JsonReader): Task {
     created_at: row.created_at,
     updated_at: row.updated_at,
     embedding_model_id: row.embedding_model_id,
+    fine_tuning_method: row.fine_tuning_method ?? row.method,
     batch_id: row.batch_id,
     best_model_url: row.best_model_url,
     best_model_id: row.best_model_id,
@@ -68,6 +70,7 @@ export function toStoredTask(row: TaskRow, json: JsonReader): StoredTask {
   const task = toTask(row, json);
   const request: TaskRequest = {
     embedding_model_id: task.embedding_model_id,
+    fine_tuning_method: row.fine_tuning_method,
     batch_id: row.batch_given ? task.batch_id : null,
     method: task.method,
     params: task.params,

@@ -26,6 +26,7 @@ const state = (status: TaskStatus, overrides: Partial<TaskState> = {}): TaskStat
 
 const request = (overrides: Partial<TaskRequest> = {}): TaskRequest => ({
   embedding_model_id: 'model-1',
+  fine_tuning_method: null,
   batch_id: 'batch-1',
   method: 'pbm',
   params: { format: 'sentence-transformers', test_fraction: 0.1 },

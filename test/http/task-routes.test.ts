@@ -63,6 +63,7 @@ for (const backend of testBackends()) {
       const key = id('key');
       const body = {
         embedding_model_id: 'all-MiniLM-L6-v2',
+        fine_tuning_method: 'Default Fine Tuning Method',
         batch_id: batchId,
         metadata: { requested_by: 'nightly' },
         idempotency_key: key,
@@ -75,6 +76,25 @@ for (const backend of testBackends()) {
       assert.equal(created.idempotency_key, key);
       assert.deepEqual(created.metadata, { requested_by: 'nightly' });
       assert.equal(created.method, 'clicks');
+      assert.equal(created.fine_tuning_method, 'Default Fine Tuning Method');
+      // Every field of EmbeddingStudio's FineTuningTaskResponse (v1.0), which its clients parse.
+      for (const field of [
+        'id',
+        'status',
+        'created_at',
+        'updated_at',
+        'fine_tuning_method',
+        'embedding_model_id',
+        'batch_id',
+        'best_model_url',
+        'best_model_id',
+        'metadata',
+        'idempotency_key',
+        'deploy_as_blue',
+        'wait_on_conflict',
+      ]) {
+        assert.ok(Object.hasOwn(created, field), `the answer has no ${field}`);
+      }
       assert.deepEqual(created.params, { format: 'sentence-transformers' });
       assert.equal(created.attempts, 0);
       assert.equal(created.best_model_url, null);
@@ -95,6 +115,7 @@ for (const backend of testBackends()) {
           params: { format: 'judgments' },
         }),
       );
+      assert.equal(other.fine_tuning_method, 'pbm');
       const listed = (query: string) => send('GET', `${TASK}?${query}`).then((r) => json<Task[]>(r).map((x) => x.id));
       assert.deepEqual(await listed(`batch_id=${batchId}`), [created.id, other.id]);
       assert.deepEqual(await listed(`batch_id=${batchId}&embedding_model_id=e5`), [other.id]);

@@ -134,6 +134,7 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
         created_at         bigint NOT NULL,
         updated_at         bigint NOT NULL,
         embedding_model_id text NOT NULL,
+        fine_tuning_method text,
         batch_id           text REFERENCES batches (batch_id),
         batch_given        boolean NOT NULL,
         best_model_url     text,

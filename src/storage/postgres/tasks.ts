@@ -4,7 +4,7 @@
  * LOCKED), so concurrent claims take different tasks instead of waiting for each other.
  */
 import type pg from 'pg';
-import type { TaskPatch } from '../../domain/task.js';
+import { claimed, type TaskPatch } from '../../domain/task.js';
 import type { Task } from '../../schemas/tasks.js';
 import { patchColumns, TASK_COLUMNS, toStoredTask, toTask, type TaskRow } from '../task-rows.js';
 import type { NewTask, StoredTask, TaskFilter, TaskStore } from '../task-store.js';
@@ -21,8 +21,8 @@ export class PostgresTasks implements TaskStore {
     return this.db.transaction(async (client) => {
       const inserted = await client.query<TaskRow>(
         `INSERT INTO tasks (id, idempotency_key, status, created_at, updated_at, embedding_model_id, batch_id,
-           batch_given, metadata, deploy_as_blue, wait_on_conflict, method, params, detail)
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+           batch_given, metadata, deploy_as_blue, wait_on_conflict, method, params, detail, fine_tuning_method)
+         VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          ON CONFLICT DO NOTHING RETURNING ${TASK_COLUMNS}`,
         [
           task.id,
@@ -38,6 +38,7 @@ export class PostgresTasks implements TaskStore {
           request.method,
           JSON.stringify(request.params),
           task.detail,
+          request.fine_tuning_method,
         ],
       );
       const row =
@@ -98,12 +99,7 @@ export class PostgresTasks implements TaskStore {
       );
       const row = rows[0];
       if (!row) return null;
-      return this.write(client, toTask(row, asIs), now, (task) => ({
-        status: 'processing',
-        attempts: task.attempts + 1,
-        worker_id: workerId,
-        lease_expires_at: now + leaseSeconds,
-      }));
+      return this.write(client, toTask(row, asIs), now, (task) => claimed(task, workerId, now, leaseSeconds));
     });
   }
 

@@ -140,6 +140,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
         created_at         INTEGER NOT NULL,
         updated_at         INTEGER NOT NULL,
         embedding_model_id TEXT NOT NULL,
+        fine_tuning_method TEXT,
         batch_id           TEXT REFERENCES batches (batch_id),
         batch_given        INTEGER NOT NULL,
         best_model_url     TEXT,

@@ -1,6 +1,6 @@
 /** The SQLite store's fine-tuning tasks (TaskStore). Each change is one IMMEDIATE transaction. */
 import type Database from 'better-sqlite3';
-import type { TaskPatch } from '../../domain/task.js';
+import { claimed, type TaskPatch } from '../../domain/task.js';
 import type { Task } from '../../schemas/tasks.js';
 import { patchColumns, TASK_COLUMNS, toStoredTask, toTask, type TaskRow } from '../task-rows.js';
 import type { NewTask, StoredTask, TaskFilter, TaskStore } from '../task-store.js';
@@ -24,8 +24,8 @@ export class SqliteTasks implements TaskStore {
     this.insert = db.prepare<
       Record<string, unknown>
     >(`INSERT INTO tasks (id, idempotency_key, status, created_at, updated_at,
-        embedding_model_id, batch_id, batch_given, metadata, deploy_as_blue, wait_on_conflict, method, params, detail)
-      VALUES (@id, @idempotency_key, @status, @now, @now, @embedding_model_id, @batch_id, @batch_given, @metadata,
+        embedding_model_id, fine_tuning_method, batch_id, batch_given, metadata, deploy_as_blue, wait_on_conflict, method, params, detail)
+      VALUES (@id, @idempotency_key, @status, @now, @now, @embedding_model_id, @fine_tuning_method, @batch_id, @batch_given, @metadata,
         @deploy_as_blue, @wait_on_conflict, @method, @params, @detail)
       ON CONFLICT DO NOTHING`);
     this.pending = db.prepare<[{ methods: string | null }], { id: string }>(`SELECT id FROM tasks
@@ -49,6 +49,7 @@ export class SqliteTasks implements TaskStore {
             status: task.status,
             now,
             embedding_model_id: request.embedding_model_id,
+            fine_tuning_method: request.fine_tuning_method,
             batch_id: task.batch_id,
             batch_given: Number(request.batch_id !== null),
             metadata: text(request.metadata),
@@ -117,12 +118,7 @@ export class SqliteTasks implements TaskStore {
         .transaction(() => {
           const next = this.pending.get({ methods: methods === null ? null : JSON.stringify(methods) });
           if (!next) return null;
-          return this.apply(next.id, now, (task) => ({
-            status: 'processing',
-            attempts: task.attempts + 1,
-            worker_id: workerId,
-            lease_expires_at: now + leaseSeconds,
-          }));
+          return this.apply(next.id, now, (task) => claimed(task, workerId, now, leaseSeconds));
         })
         .immediate(),
     );

@@ -16,6 +16,7 @@ import { GRACE, freshStorePerCase, newSession, rejectsWith, type OpenTestStore }
 function request(overrides: Partial<TaskRequest> = {}): TaskRequest {
   return {
     embedding_model_id: 'model-a',
+    fine_tuning_method: 'Default Fine Tuning Method',
     batch_id: null,
     method: 'clicks',
     params: { format: 'jsonl', test_fraction: 0.2 },
