@@ -36,7 +36,7 @@ describe('browsers on another origin', () => {
   const scratch = scratchDir();
   let pages: { server: Server; port: number };
   let service: ServiceProcess;
-  let browser: Browser;
+  let browser: Browser | undefined;
   let page: Page;
   let allowedOrigin: string;
 
@@ -52,7 +52,9 @@ describe('browsers on another origin', () => {
     page = await browser.newPage();
   });
   after(async () => {
-    await browser.close();
+    // Whatever failed in `before` (a missing Chromium), the service is stopped: a child left running would
+    // keep this file's process, and the whole run, from ending.
+    await browser?.close();
     await service.kill();
     await new Promise((resolve) => pages.server.close(resolve));
     scratch.cleanup();
