@@ -96,9 +96,20 @@ export class TaskService {
     return this.store.tasks.listTasks(filter, offset, limit);
   }
 
-  /** Back to pending with no attempt made and no result, unless a worker holds it. */
+  /**
+   * Back to pending with no attempt made and no result, unless a worker holds it, or it was refused for
+   * want of a batch (a rerun would have nothing to train on: create a new task once sessions came in).
+   */
   restart(id: string): Promise<Task> {
-    return this.change(id, (task) => ({ ...allowed(restart(task), task), ...NO_RESULTS }));
+    return this.change(id, (task) => {
+      if (task.batch_id === null) {
+        throw new ClickstreamError(
+          'task_finished',
+          `task ${JSON.stringify(task.id)} was refused without a batch: nothing to train on; create a new task`,
+        );
+      }
+      return { ...allowed(restart(task), task), ...NO_RESULTS };
+    });
   }
 
   /** Stops a pending or processing task; its worker learns it at its next heartbeat (409 lease_lost). */

@@ -140,6 +140,9 @@ for (const backend of testBackends()) {
       assert.equal(refused.status, 'refused');
       assert.equal(refused.batch_id, null);
       assert.match(refused.detail ?? '', /holds no session/);
+      // With no batch, a rerun would have nothing to train on: it is refused, and nothing changes.
+      assertProblem(await send('PUT', `${TASK}/${refused.id}/restart`), 409, 'task_finished');
+      assert.deepEqual(task(await send('GET', `${TASK}/${refused.id}`)), refused);
       await send('POST', `${API}/session`, makeSession());
       const before = json<{ batches: unknown[] }>(await send('GET', `${API}/internal/batches`)).batches.length;
       assert.deepEqual(task(await send('POST', TASK, { embedding_model_id: 'm', idempotency_key: emptyKey })), refused);

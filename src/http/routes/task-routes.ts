@@ -71,10 +71,11 @@ const TASK_ROUTES = [
     method: 'PUT',
     url: '/api/v1/fine-tuning/task/:id/restart',
     access: 'internal',
-    errors: ['task_not_found', 'task_processing'],
+    errors: ['task_not_found', 'task_processing', 'task_finished'],
     schema: {
       tags,
-      summary: 'Run a task again: back to pending, attempts 0, results cleared (409 while processing)',
+      summary:
+        'Run a task again: back to pending, attempts 0, results cleared (409 while processing, or for a task refused without a batch)',
       params: TaskParams,
       response: { 200: Task },
     },
