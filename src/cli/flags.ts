@@ -98,3 +98,20 @@ export function batchIdFlag(options: ParsedCommand['options']): string {
   if (typeof batchId !== 'string') throw new UsageError('--batch-id is required');
   return batchId;
 }
+
+/** A whole-number flag from `min` to `max`, or undefined when it is not given. */
+export function wholeNumberFlag(
+  options: ParsedCommand['options'],
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = options[flag];
+  if (typeof value !== 'string') return undefined;
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new UsageError(`--${flag} must be a whole number ${range}, got "${value}"`);
+  }
+  return number;
+}

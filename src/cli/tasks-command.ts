@@ -7,7 +7,7 @@ import { TASK_STATUSES } from '../domain/task.js';
 import { TRAINING_METHODS } from '../learning/rows.js';
 import type { CreateTaskBody, Task } from '../schemas/tasks.js';
 import type { CommandIO, CommandSpec } from './command.js';
-import { UsageError, type ParsedCommand } from './flags.js';
+import { UsageError, wholeNumberFlag, type ParsedCommand } from './flags.js';
 import { DEFAULT_SERVICE_URL, ServiceClient, serviceUrl } from './service-client.js';
 import { textTable } from './text-table.js';
 import { isoSeconds } from './time-format.js';
@@ -103,9 +103,9 @@ export async function runTasksList(parsed: ParsedCommand, { out }: CommandIO): P
     const value = stringFlag(options, flag);
     if (value !== undefined) query.set(parameter, value);
   }
-  const offset = wholeNumber(options, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const offset = wholeNumberFlag(options, 'offset', 0, Number.MAX_SAFE_INTEGER);
   if (offset !== undefined) query.set('offset', String(offset));
-  const limit = wholeNumber(options, 'limit', 1, MAX_LIMIT);
+  const limit = wholeNumberFlag(options, 'limit', 1, MAX_LIMIT);
   if (limit !== undefined) query.set('limit', String(limit));
   const search = query.size > 0 ? `?${query.toString()}` : '';
   const { body: tasks } = await clientOf(options).request<Task[]>('GET', `${TASK_PATH}${search}`);
@@ -196,17 +196,6 @@ function oneOf<T extends string>(value: string, allowed: readonly T[], flag: str
   const found = allowed.find((a) => a === value);
   if (found === undefined) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}, got "${value}"`);
   return found;
-}
-
-function wholeNumber(options: Options, flag: string, min: number, max: number): number | undefined {
-  const value = stringFlag(options, flag);
-  if (value === undefined) return undefined;
-  const number = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
-  if (!Number.isSafeInteger(number) || number < min || number > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
-    throw new UsageError(`--${flag} must be a whole number ${range}, got "${value}"`);
-  }
-  return number;
 }
 
 function jsonObject(options: Options, flag: string): Record<string, unknown> | undefined {

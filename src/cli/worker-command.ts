@@ -7,9 +7,9 @@
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TRAINING_METHODS } from '../learning/rows.js';
-import type { Task } from '../schemas/tasks.js';
+import { DEFAULT_LEASE_SECONDS, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS, type Task } from '../schemas/tasks.js';
 import type { CommandIO, CommandSpec } from './command.js';
-import { UsageError, type ParsedCommand } from './flags.js';
+import { UsageError, wholeNumberFlag, type ParsedCommand } from './flags.js';
 import { ServiceClient, ServiceUnreachable, serviceUrl } from './service-client.js';
 import { runTask, type TaskOutcome } from './task-runner.js';
 
@@ -45,9 +45,10 @@ export async function runWorker(parsed: ParsedCommand, { err }: CommandIO): Prom
   const command = options.exec;
   if (typeof command !== 'string' || command.trim() === '') throw new UsageError('--exec "<command>" is required');
   const methods = methodList(options.method);
-  const leaseSeconds = wholeNumber(options['lease-seconds'], '--lease-seconds', 60, 5, 3600);
-  const killGraceSeconds = wholeNumber(options['kill-grace-seconds'], '--kill-grace-seconds', 10, 0, 3600);
-  const pollSeconds = wholeNumber(options['poll-seconds'], '--poll-seconds', 5, 1, 3600);
+  const leaseSeconds =
+    wholeNumberFlag(options, 'lease-seconds', MIN_LEASE_SECONDS, MAX_LEASE_SECONDS) ?? DEFAULT_LEASE_SECONDS;
+  const killGraceSeconds = wholeNumberFlag(options, 'kill-grace-seconds', 0, 3600) ?? 10;
+  const pollSeconds = wholeNumberFlag(options, 'poll-seconds', 1, 3600) ?? 5;
   const workerId = typeof options['worker-id'] === 'string' ? options['worker-id'] : `${hostname()}.${process.pid}`;
   const url = serviceUrl(options.url, process.env);
   const client = new ServiceClient(url, process.env.CLICKSTREAM_WORKER_KEY ?? process.env.CLICKSTREAM_ADMIN_KEY);
@@ -128,13 +129,4 @@ function methodList(value: unknown): string[] | null {
     );
   }
   return methods;
-}
-
-function wholeNumber(value: unknown, flag: string, fallback: number, min: number, max: number): number {
-  if (typeof value !== 'string') return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) {
-    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}, got "${value}"`);
-  }
-  return n;
 }

@@ -27,10 +27,15 @@ const Method = Type.Enum(TRAINING_METHODS, {
   description: 'The training-data method (clicks, skip-above, pbm, coec); clicks unless given.',
 });
 
+/** The lease a claim or heartbeat gets without `lease_seconds`, and the bounds of one that has it. */
+export const DEFAULT_LEASE_SECONDS = 60;
+export const MIN_LEASE_SECONDS = 5;
+export const MAX_LEASE_SECONDS = 3600;
+
 const LeaseSeconds = Type.Integer({
-  minimum: 5,
-  maximum: 3600,
-  default: 60,
+  minimum: MIN_LEASE_SECONDS,
+  maximum: MAX_LEASE_SECONDS,
+  default: DEFAULT_LEASE_SECONDS,
   description: 'How long the lease holds without a heartbeat (5 to 3,600 s, default 60).',
 });
 

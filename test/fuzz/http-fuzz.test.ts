@@ -21,20 +21,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { testBackends, type Backend } from '../support/backends.js';
+import { envInteger } from '../support/factories.js';
 import { startTestApp } from '../support/test-app.js';
 import { seedBaseline } from './baseline.js';
 import { Campaign } from './campaign.js';
 import { canonical, messageOf } from './model.js';
 import { burst } from './request-generators.js';
 import { APP_VARIABLES, BASELINE_SESSIONS } from './settings.js';
-
-function envInteger(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-}
 
 /** Property runs on SQLite (PostgreSQL gets a fifth): npm test, hence CI, runs this default; npm run fuzz 50,000. */
 const RUNS = envInteger('FUZZ_RUNS', 5000);

@@ -19,16 +19,8 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Task } from '../../src/schemas/tasks.js';
 import { testBackends } from '../support/backends.js';
-import { id, makeSession } from '../support/factories.js';
+import { envInteger, id, makeSession } from '../support/factories.js';
 import { assertProblem, json, startTestApp, type TestApp } from '../support/test-app.js';
-
-function envInteger(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-}
 
 const RUNS = envInteger('TASK_MODEL_RUNS', 60);
 const SEED = envInteger('TASK_MODEL_SEED', Math.floor(Math.random() * 0x7fffffff));

@@ -57,3 +57,12 @@ export function scratchDir(): { dir: string; cleanup: () => void } {
 export function testConfig(dir: string, variables: Record<string, string> = {}): Config {
   return loadConfig({}, { CLICKSTREAM_DATABASE_URL: `sqlite:${join(dir, 'clickstream.db')}`, ...variables });
 }
+
+/** A non-negative integer from the environment (a property test's runs or seed), or `fallback` when unset. */
+export function envInteger(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+}

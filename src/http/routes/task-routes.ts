@@ -3,6 +3,7 @@ import {
   ClaimBody,
   CompleteBody,
   CreateTaskBody,
+  DEFAULT_LEASE_SECONDS,
   FailBody,
   HeartbeatBody,
   Task,
@@ -122,7 +123,7 @@ const WORKER_ROUTES = [
     handler:
       ({ tasks }) =>
       async (request, reply) => {
-        const { worker_id: workerId, lease_seconds: lease = 60, methods } = request.body;
+        const { worker_id: workerId, lease_seconds: lease = DEFAULT_LEASE_SECONDS, methods } = request.body;
         const task = await tasks.claim(workerId, lease, methods ?? null);
         return task ?? reply.code(204).send();
       },
@@ -143,7 +144,7 @@ const WORKER_ROUTES = [
     handler:
       ({ tasks }) =>
       (request) =>
-        tasks.heartbeat(request.params.id, request.body.worker_id, request.body.lease_seconds ?? 60),
+        tasks.heartbeat(request.params.id, request.body.worker_id, request.body.lease_seconds ?? DEFAULT_LEASE_SECONDS),
   }),
 
   defineRoute({
