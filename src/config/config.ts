@@ -77,6 +77,7 @@ export function loadConfig(
       maxBodyBytes: 0,
       maxResultsPerSession: 0,
       maxEventsPerRequest: 0,
+      maxIngestItems: 0,
       maxIdLength: 0,
       maxMetaBytes: 0,
       maxSearchMetaBytes: 0,

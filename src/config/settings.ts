@@ -148,6 +148,12 @@ const LIMITS: readonly {
   { key: 'maxResultsPerSession', min: 1, max: 1_000_000, help: "Most entries in one session's search_results." },
   { key: 'maxEventsPerRequest', min: 1, max: 1_000_000, help: 'Most events in one POST /session/events request.' },
   {
+    key: 'maxIngestItems',
+    min: 1,
+    max: 1_000_000,
+    help: 'Most items in each section (sessions, events groups, irrelevant ids) of one POST /ingest body.',
+  },
+  {
     key: 'maxIdLength',
     min: 1,
     max: 65536,

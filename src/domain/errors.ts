@@ -59,3 +59,16 @@ export function validationFailed(errors: readonly FieldError[]): ClickstreamErro
       : `${errors.length} problems in the request; nothing was stored`;
   return new ClickstreamError('validation_failed', summary, errors);
 }
+
+/** Shape errors and rule errors of one request in one list: shape errors first, each (path, message) once. */
+export function mergeFieldErrors(shape: readonly FieldError[], rules: readonly FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  const merged: FieldError[] = [];
+  for (const error of [...shape, ...rules]) {
+    const key = `${error.path}\u0000${error.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    merged.push(error);
+  }
+  return merged;
+}

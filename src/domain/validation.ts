@@ -54,7 +54,11 @@ export class Problems {
   }
 
   /** A count of items bounded by the named limit. */
-  checkCount(path: string, count: number, limit: 'maxResultsPerSession' | 'maxEventsPerRequest'): void {
+  checkCount(
+    path: string,
+    count: number,
+    limit: 'maxResultsPerSession' | 'maxEventsPerRequest' | 'maxIngestItems',
+  ): void {
     if (count > this.limits[limit]) {
       this.add(path, `has ${count} items; the limit is ${this.limits[limit]} (${LIMIT_VARIABLES[limit]})`);
     }

@@ -4,7 +4,9 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config/config.js';
 import { type Clock, systemClock } from '../domain/time.js';
 import { BatchService } from '../services/batches.js';
+import { BulkIngestService } from '../services/bulk-ingest.js';
 import { IngestService } from '../services/ingest.js';
+import { AddEventsBody, MarkIrrelevantBody, RegisterSessionBody } from '../schemas/payloads.js';
 import { TaskService } from '../services/tasks.js';
 import { TrainingService } from '../services/training.js';
 import type { ClickstreamStore } from '../storage/store.js';
@@ -20,12 +22,13 @@ import {
 } from './error-handlers.js';
 import { registerBodyParsers } from './json-body.js';
 import { registerOpenApi } from './openapi.js';
+import { problemStatus } from './problem.js';
 import { registerRateLimit } from './rate-limit.js';
 import { grantAccess, registerRouteDeclarations } from './route-declarations.js';
 import type { RouteServices } from './routes/route-definition.js';
 import { ROUTES } from './routes/route-list.js';
 import { registerRequestLog } from './request-log.js';
-import { registerValidation } from './validation.js';
+import { bodyShapeCheck, envelopeValidatorCompiler, registerValidation } from './validation.js';
 
 export { REQUEST_TIMEOUT_MS } from './error-handlers.js';
 
@@ -108,8 +111,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
   );
   registerLeaseSweep(app, tasks, config.taskSweepSeconds);
+  const ingest = new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock);
+  const itemShapes = {
+    session: bodyShapeCheck(RegisterSessionBody),
+    events: bodyShapeCheck(AddEventsBody),
+    irrelevant: bodyShapeCheck(MarkIrrelevantBody),
+  };
   const services: RouteServices = {
-    ingest: new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock),
+    ingest,
+    bulk: new BulkIngestService(ingest, itemShapes, config.limits, problemStatus),
     batches,
     training,
     tasks,
@@ -128,6 +138,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
         ...(route.errorStatus ? { errorStatus: route.errorStatus } : {}),
         ...(bodyProblems ? { bodyProblems } : {}),
       },
+      ...(route.bodyEnvelope ? { validatorCompiler: envelopeValidatorCompiler(route.bodyEnvelope) } : {}),
       handler: route.handler(services),
     });
   }

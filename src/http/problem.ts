@@ -119,19 +119,6 @@ export function fieldErrors(errors: readonly ErrorObject[], context: string | un
   return list;
 }
 
-/** Shape errors and rule errors of one request in one list: shape errors first, each (path, message) once. */
-export function mergeFieldErrors(shape: readonly FieldError[], rules: readonly FieldError[]): FieldError[] {
-  const seen = new Set<string>();
-  const merged: FieldError[] = [];
-  for (const error of [...shape, ...rules]) {
-    const key = `${error.path}\u0000${error.message}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    merged.push(error);
-  }
-  return merged;
-}
-
 function decodePointer(segment: string): string {
   return segment.replaceAll('~1', '/').replaceAll('~0', '~');
 }

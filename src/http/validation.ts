@@ -1,9 +1,11 @@
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
-import type { FastifyError } from 'fastify';
-import { type FieldError, validationFailed } from '../domain/errors.js';
+import type { FastifyError, FastifySchemaCompiler } from 'fastify';
+import type { Static, TSchema } from 'typebox';
+import { type FieldError, mergeFieldErrors, validationFailed } from '../domain/errors.js';
+import type { ShapeCheck } from '../services/bulk-ingest.js';
 import type { App } from './app-types.js';
-import { fieldErrors, mergeFieldErrors } from './problem.js';
+import { fieldErrors } from './problem.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -21,31 +23,49 @@ declare module 'fastify' {
  * Schema errors are answered together with the route's own body rules (every route sets
  * attachValidation: see route-declarations.ts), in one 400 that lists every problem.
  */
+const bodyAjv = new Ajv({
+  strictNumbers: true,
+  allErrors: true,
+  // Errors carry their schema and value, for messages such as typeMessage's (http/problem.ts); a valid
+  // body costs nothing more.
+  verbose: true,
+  coerceTypes: false,
+  removeAdditional: false,
+  useDefaults: false,
+  strict: false,
+  allowUnionTypes: true,
+});
+const queryAjv = new Ajv({
+  strictNumbers: true,
+  allErrors: true,
+  coerceTypes: true,
+  removeAdditional: false,
+  useDefaults: true,
+  strict: false,
+  allowUnionTypes: true,
+});
+
+/** A validator of a request part: bodies strictly, query strings with coercion and defaults. */
+function compile(schema: object, httpPart: string | undefined): ValidateFunction {
+  return httpPart === 'body' ? bodyAjv.compile(schema) : withSafeIntegers(queryAjv.compile(schema));
+}
+
+/**
+ * The validators of a route whose body is checked as an envelope (`bodyEnvelope`) while its documented
+ * schema shows the items' shapes: the items are checked one by one by the route's service.
+ */
+export function envelopeValidatorCompiler(envelope: TSchema): FastifySchemaCompiler<object> {
+  return ({ schema, httpPart }) => compile(httpPart === 'body' ? envelope : schema, httpPart);
+}
+
+/** An item checked as the body of a route, with the same messages: the typed item, or its field errors. */
+export function bodyShapeCheck<S extends TSchema>(schema: S): ShapeCheck<Static<S>> {
+  const validate = bodyAjv.compile<Static<S>>(schema);
+  return (value) => (validate(value) ? { ok: true, value } : fieldErrors(validate.errors ?? [], 'body'));
+}
+
 export function registerValidation(app: App): void {
-  const bodyAjv = new Ajv({
-    strictNumbers: true,
-    allErrors: true,
-    // Errors carry their schema and value, for messages such as typeMessage's (http/problem.ts); a valid
-    // body costs nothing more.
-    verbose: true,
-    coerceTypes: false,
-    removeAdditional: false,
-    useDefaults: false,
-    strict: false,
-    allowUnionTypes: true,
-  });
-  const queryAjv = new Ajv({
-    strictNumbers: true,
-    allErrors: true,
-    coerceTypes: true,
-    removeAdditional: false,
-    useDefaults: true,
-    strict: false,
-    allowUnionTypes: true,
-  });
-  app.setValidatorCompiler(({ schema, httpPart }) =>
-    httpPart === 'body' ? bodyAjv.compile(schema) : withSafeIntegers(queryAjv.compile(schema)),
-  );
+  app.setValidatorCompiler(({ schema, httpPart }) => compile(schema, httpPart));
   app.addHook('preHandler', (request, _reply, done) => {
     const invalid = request.validationError as (Error & Partial<FastifyError>) | undefined;
     if (!invalid) {

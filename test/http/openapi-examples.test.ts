@@ -46,6 +46,7 @@ it('answers every request example of the OpenAPI document with 200, replayed in 
     'post /api/v1/clickstream/session',
     'post /api/v1/clickstream/session/events',
     'post /api/v1/clickstream/session/irrelevant',
+    'post /api/v1/clickstream/ingest',
     'post /api/v1/clickstream/internal/batch/release',
     'post /api/v1/fine-tuning/task',
     'post /api/v1/fine-tuning/task/claim',

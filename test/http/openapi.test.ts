@@ -11,6 +11,7 @@ import {
   ReleaseBatchBody,
 } from '../../src/schemas/payloads.js';
 import { ROUTES } from '../../src/http/routes/route-list.js';
+import { IngestBody } from '../../src/schemas/ingest-payloads.js';
 import { ClaimBody, CompleteBody, CreateTaskBody, FailBody, HeartbeatBody } from '../../src/schemas/tasks.js';
 import type { RouteDeclaration } from '../../src/http/routes/route-definition.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
@@ -177,6 +178,7 @@ describe('OpenAPI document', () => {
       [`${API}/session`]: examplesOf(RegisterSessionBody),
       [`${API}/session/events`]: examplesOf(AddEventsBody),
       [`${API}/session/irrelevant`]: examplesOf(MarkIrrelevantBody),
+      [`${API}/ingest`]: examplesOf(IngestBody),
       [`${INTERNAL}/batch/release`]: examplesOf(ReleaseBatchBody),
       [TASK]: examplesOf(CreateTaskBody),
       [`${TASK}/claim`]: examplesOf(ClaimBody),

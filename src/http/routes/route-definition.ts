@@ -13,8 +13,10 @@ import type {
   RawServerDefault,
   RouteGenericInterface,
 } from 'fastify';
+import type { TSchema } from 'typebox';
 import type { ErrorCode, FieldError } from '../../domain/errors.js';
 import type { BatchService } from '../../services/batches.js';
+import type { BulkIngestService } from '../../services/bulk-ingest.js';
 import type { IngestService } from '../../services/ingest.js';
 import type { TaskService } from '../../services/tasks.js';
 import type { TrainingService } from '../../services/training.js';
@@ -31,6 +33,7 @@ export type Access = (typeof ACCESS_LEVELS)[number];
 /** What the handlers of the routes use. */
 export interface RouteServices {
   readonly ingest: IngestService;
+  readonly bulk: BulkIngestService;
   readonly batches: BatchService;
   readonly training: TrainingService;
   readonly tasks: TaskService;
@@ -68,6 +71,11 @@ export interface RouteDeclaration {
 export interface RouteDefinition extends RouteDeclaration {
   /** The body's rules beyond its schema, checked with it so that one answer lists every problem. */
   readonly bodyProblems?: (services: RouteServices) => (body: unknown) => FieldError[];
+  /**
+   * What the body is validated with instead of `schema.body`, which then only documents it: for a body
+   * whose items are checked one by one by the service, so that a bad item is refused alone.
+   */
+  readonly bodyEnvelope?: TSchema;
   readonly handler: (services: RouteServices) => (request: RequestOf<FastifySchema>, reply: FastifyReply) => unknown;
 }
 
@@ -75,10 +83,13 @@ export interface RouteDefinition extends RouteDeclaration {
  * Declares a route. The handler's request is typed by the route's own schema; the definition is then
  * stored untyped in the route list (every list entry has a different schema).
  */
-export function defineRoute<S extends RouteDeclaration['schema']>(
-  route: Omit<RouteDefinition, 'schema' | 'handler'> & {
+export function defineRoute<S extends RouteDeclaration['schema'], E extends TSchema = never>(
+  route: Omit<RouteDefinition, 'schema' | 'handler' | 'bodyEnvelope'> & {
     readonly schema: S;
-    readonly handler: (services: RouteServices) => (request: RequestOf<S>, reply: FastifyReply) => unknown;
+    readonly bodyEnvelope?: E;
+    readonly handler: (
+      services: RouteServices,
+    ) => (request: RequestOf<[E] extends [never] ? S : Omit<S, 'body'> & { body: E }>, reply: FastifyReply) => unknown;
   },
 ): RouteDefinition {
   return route as unknown as RouteDefinition;

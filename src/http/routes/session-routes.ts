@@ -1,3 +1,4 @@
+import { IngestBody, IngestEnvelope, IngestResponse } from '../../schemas/ingest-payloads.js';
 import { AddEventsBody, MarkIrrelevantBody, RegisterSessionBody, SessionQuery } from '../../schemas/payloads.js';
 import {
   AddEventsResponse,
@@ -83,5 +84,26 @@ export const SESSION_ROUTES = [
       ({ ingest }) =>
       (request) =>
         ingest.markIrrelevant(request.body),
+  }),
+
+  defineRoute({
+    method: 'POST',
+    url: '/api/v1/clickstream/ingest',
+    access: 'client',
+    errors: ['storage_full'],
+    schema: {
+      tags: ['client'],
+      summary: 'Register sessions, add events and flag sessions in one request',
+      description:
+        'Sessions first, then events, then irrelevant flags, so a session registered in the body can take events in it. Each item is all or nothing and answered in order with its status and what its single route answers (or its code and errors, paths from the body root); the request is 200 unless the body itself is malformed, empty or over a limit. 503 when the store fails: retry the whole body, every item is idempotent. Accepts text/plain and ?key= (navigator.sendBeacon), up to 64 KiB in that form.',
+      body: IngestBody,
+      response: { 200: IngestResponse },
+    },
+    bodyEnvelope: IngestEnvelope,
+    bodyProblems: ({ bulk }) => bulk.envelopeProblems,
+    handler:
+      ({ bulk }) =>
+      (request) =>
+        bulk.ingestAll(request.body),
   }),
 ];
