@@ -38,6 +38,8 @@ export interface Config {
   /** Fastify's `trustProxy`: the proxies whose X-Forwarded-For names the client; false trusts none. */
   readonly trustProxy: string | false;
   readonly logLevel: LogLevel;
+  /** Serve the demo search page at /demo. */
+  readonly demo: boolean;
   readonly limits: Limits;
 }
 
@@ -73,6 +75,7 @@ export function loadConfig(
     rateLimitPerMinute: 0,
     trustProxy: false,
     logLevel: 'info',
+    demo: false,
     limits: {
       maxBodyBytes: 0,
       maxResultsPerSession: 0,

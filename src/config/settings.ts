@@ -53,6 +53,14 @@ const integer =
     return { ok: true, value };
   };
 
+/** A switch: 1/true or 0/false; anything else is refused at start rather than read as either. */
+const flag = (raw: string): Parsed => {
+  const value = raw.trim().toLowerCase();
+  if (value === '1' || value === 'true') return { ok: true, value: true };
+  if (value === '0' || value === 'false') return { ok: true, value: false };
+  return { ok: false, message: `must be 1, true, 0 or false, got "${raw}"` };
+};
+
 const oneOf =
   (allowed: readonly string[]) =>
   (raw: string): Parsed =>
@@ -313,6 +321,14 @@ export const SETTINGS: readonly Setting[] = [
     usedFor: ['service'],
     parse: trustProxy,
     assign: (c, v) => (c.trustProxy = v as string | false),
+  },
+  {
+    variable: 'CLICKSTREAM_DEMO',
+    defaultValue: '0',
+    help: 'Serve the demo search page (examples/demo-search) at /demo: a small catalog whose searches and clicks are sent with the SDK. 1/true or 0/false.',
+    usedFor: ['service'],
+    parse: flag,
+    assign: (c, v) => (c.demo = v === true),
   },
   {
     variable: 'CLICKSTREAM_LOG_LEVEL',

@@ -14,6 +14,7 @@ import type { App } from './app-types.js';
 import { registerAuth } from './auth.js';
 import { registerLeaseSweep } from './lease-sweep.js';
 import { registerCors } from './cors.js';
+import { registerDemo } from './demo.js';
 import {
   answerClientError,
   answerFrameworkError,
@@ -96,6 +97,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   registerRequestLog(app);
   registerErrorHandlers(app, config.limits.maxBodyBytes);
   await registerOpenApi(app);
+  if (config.demo) await registerDemo(app);
 
   const batches = new BatchService(
     store,

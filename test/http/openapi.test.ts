@@ -47,6 +47,7 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   forbidden: 403,
+  not_found: 404,
   session_not_found: 404,
   batch_not_found: 404,
   no_sessions_to_release: 404,

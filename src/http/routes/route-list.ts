@@ -6,6 +6,7 @@
 import { BATCH_ROUTES } from './batch-routes.js';
 import { OPERATION_ROUTES } from './operation-routes.js';
 import type { RouteDefinition } from './route-definition.js';
+import { SDK_ROUTES } from './sdk-routes.js';
 import { SESSION_ROUTES } from './session-routes.js';
 import { FINE_TUNING_ROUTES } from './task-routes.js';
 import { TRAINING_ROUTES } from './training-routes.js';
@@ -16,4 +17,5 @@ export const ROUTES: readonly RouteDefinition[] = [
   ...TRAINING_ROUTES,
   ...FINE_TUNING_ROUTES,
   ...OPERATION_ROUTES,
+  ...SDK_ROUTES,
 ];
