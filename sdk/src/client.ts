@@ -2,7 +2,16 @@ import { backoffDelay, retryAfterMs } from './backoff.js';
 import { type Batch, type BatchLimits, keyOf, nextBatch } from './batch.js';
 import { newId } from './ids.js';
 import { LocalShelf, CLAIM_WAIT_MS, memoryShelf, type Shelf, usableLocalStorage } from './shelf.js';
-import type { DeliveryProblem, EventBody, IngestAnswer, Item, ItemAnswer, JsonObject, SearchResult } from './types.js';
+import type {
+  DeliveryProblem,
+  EventBody,
+  IngestAnswer,
+  Item,
+  ItemAnswer,
+  JsonObject,
+  SearchResult,
+  SessionBody,
+} from './types.js';
 
 declare const __SDK_VERSION__: string | undefined;
 
@@ -41,7 +50,7 @@ export interface ClientOptions {
 }
 
 export interface SearchInput {
-  readonly query: string | JsonObject | unknown[];
+  readonly query: SessionBody['search_query'];
   readonly results: readonly SearchResult[];
   readonly meta?: JsonObject;
   readonly userId?: string;
