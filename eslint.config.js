@@ -50,6 +50,8 @@ export default tseslint.config(
         window: 'readonly',
         document: 'readonly',
         location: 'readonly',
+        history: 'readonly',
+        sessionStorage: 'readonly',
         fetch: 'readonly',
       },
     },

@@ -7,8 +7,8 @@ import { build } from 'esbuild';
 
 const BUDGET_BYTES = 5 * 1024;
 const { version } = JSON.parse(readFileSync(new URL('package.json', import.meta.url), 'utf8'));
+const entry = (file) => [new URL(file, import.meta.url).pathname];
 const common = {
-  entryPoints: [new URL('src/index.ts', import.meta.url).pathname],
   bundle: true,
   target: 'es2022',
   define: { __SDK_VERSION__: JSON.stringify(version) },
@@ -16,11 +16,18 @@ const common = {
   logLevel: 'warning',
 };
 
-await build({ ...common, format: 'esm', platform: 'neutral', outfile: 'dist/index.js', sourcemap: true });
+await build({
+  ...common,
+  entryPoints: entry('src/index.ts'),
+  format: 'esm',
+  platform: 'neutral',
+  outfile: 'dist/index.js',
+  sourcemap: true,
+});
 const iife = await build({
   ...common,
+  entryPoints: entry('src/global.ts'),
   format: 'iife',
-  globalName: 'Clickstream',
   platform: 'browser',
   minify: true,
   write: false,

@@ -3,8 +3,17 @@
 // the SDK's beacon. The collector serves this page at /demo (CLICKSTREAM_DEMO=1) and the SDK at
 // /sdk/clickstream.min.js; `?endpoint=` and `?key=` point it at another collector or give an ingest key.
 const params = new URLSearchParams(location.search);
-const endpoint = params.get('endpoint') ?? location.origin;
-const key = params.get('key') ?? undefined;
+// `?endpoint=` must be an http(s) origin: the SDK's script is loaded from it, so nothing else is taken.
+const given = params.get('endpoint');
+const endpoint =
+  given && /^https?:$/.test(new URL(given, location.href).protocol) ? new URL(given).origin : location.origin;
+// `?key=` is kept for this tab only and taken out of the address, so that it does not end up in links and history.
+if (params.has('key')) {
+  sessionStorage.setItem('demo-key', params.get('key'));
+  params.delete('key');
+  history.replaceState(null, '', `${location.pathname}?${params}`);
+}
+const key = sessionStorage.getItem('demo-key') ?? undefined;
 
 await new Promise((resolve, reject) => {
   const script = document.createElement('script');

@@ -30,8 +30,8 @@ const bytesOf = (value: unknown): number => encoder.encode(JSON.stringify(value)
 /**
  * The next body to send: queued items in order, within the limits, skipping those `busy` (in flight). A
  * session's events and flag go only behind its registration: in the same body, or once the registration
- * has left the queue (acknowledged); while it waits, in flight or over the limits, they wait too. Returns
- * null when nothing can be sent.
+ * has left the queue (acknowledged); while it waits, in flight or over the limits, they wait too. An item
+ * over the byte limit on its own is the whole body. Returns null when nothing can be sent.
  */
 export function nextBatch(queue: readonly Item[], limits: BatchLimits, busy: (item: Item) => boolean): Batch | null {
   const sessions: Item[] = [];
@@ -42,38 +42,39 @@ export function nextBatch(queue: readonly Item[], limits: BatchLimits, busy: (it
   // {"sessions":[],"events":[],"irrelevant":[]}
   let bytes = 44;
   const fits = (size: number) => bytes + size + 1 <= limits.bytes;
+  // An item too large for the limit on its own goes alone, for the collector to take or refuse (413).
+  const empty = () => sessions.length + groups.size + irrelevant.length === 0;
   for (const item of queue) {
     if (item.k === 's') {
-      if (busy(item) || sessions.length >= limits.items || !fits(bytesOf(item.body))) {
+      const size = bytesOf(item.body);
+      if (busy(item) || sessions.length >= limits.items || (!fits(size) && !empty())) {
         waiting.add(item.sid);
         continue;
       }
-      bytes += bytesOf(item.body) + 1;
+      bytes += size + 1;
       sessions.push(item);
       included.add(item.sid);
+    } else if (busy(item) || (waiting.has(item.sid) && !included.has(item.sid))) {
       continue;
-    }
-    if (busy(item) || (waiting.has(item.sid) && !included.has(item.sid))) continue;
-    if (item.k === 'i') {
+    } else if (item.k === 'i') {
       const size = bytesOf(item.sid);
-      if (irrelevant.length >= limits.items || !fits(size)) continue;
+      if (irrelevant.length >= limits.items || (!fits(size) && !empty())) continue;
       bytes += size + 1;
       irrelevant.push(item);
-      continue;
+    } else {
+      let group = groups.get(item.sid);
+      // {"session_id":"...","events":[]}
+      const size = bytesOf(item.body) + (group ? 0 : bytesOf(item.sid) + 28);
+      const full = group ? group.length >= limits.eventsPerSession : groups.size >= limits.items;
+      if (full || (!fits(size) && !empty())) continue;
+      bytes += size + 1;
+      if (!group) {
+        group = [];
+        groups.set(item.sid, group);
+      }
+      group.push(item);
     }
-    let group = groups.get(item.sid);
-    // {"session_id":"...","events":[]}
-    const groupSize = group ? 0 : bytesOf(item.sid) + 28;
-    const size = bytesOf(item.body) + groupSize;
-    if ((!group && groups.size >= limits.items) || (group && group.length >= limits.eventsPerSession) || !fits(size)) {
-      continue;
-    }
-    bytes += size + 1;
-    if (!group) {
-      group = [];
-      groups.set(item.sid, group);
-    }
-    group.push(item);
+    if (bytes > limits.bytes) break;
   }
   const events = [...groups.values()];
   const items = [...sessions, ...events.flat(), ...irrelevant];

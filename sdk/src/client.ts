@@ -5,6 +5,7 @@ import { LocalShelf, CLAIM_WAIT_MS, memoryShelf, type Shelf, usableLocalStorage 
 import type {
   DeliveryProblem,
   EventBody,
+  FieldError,
   IngestAnswer,
   Item,
   ItemAnswer,
@@ -15,12 +16,13 @@ import type {
 
 declare const __SDK_VERSION__: string | undefined;
 
+/** The SDK's version (the build writes it in; `0.0.0-dev` when run from source). */
+export const version: string = typeof __SDK_VERSION__ === 'string' ? __SDK_VERSION__ : '0.0.0-dev';
+
 /** Node's process, where there is one (typed here so that the package's types need no @types/node). */
 const node = (
   globalThis as { process?: { on(event: string, f: () => void): void; off(event: string, f: () => void): void } }
 ).process;
-/** The SDK's version (the build writes it in; `0.0.0-dev` when run from source). */
-export const version: string = typeof __SDK_VERSION__ === 'string' ? __SDK_VERSION__ : '0.0.0-dev';
 
 export interface ClientOptions {
   /** The collector's origin (and base path, if any): `https://collector.example`. */
@@ -31,7 +33,7 @@ export interface ClientOptions {
   readonly flushIntervalMs?: number;
   /** Most items queued; the oldest is dropped (and reported) to make room (default 5000). */
   readonly maxQueueSize?: number;
-  /** Attempts after the first before an item is dropped (default: no limit, see retryDeadlineMs). */
+  /** Retries after the first attempt before an item is dropped (default: no limit, see retryDeadlineMs). */
   readonly maxRetries?: number;
   /** An item still undelivered this long after it was queued is dropped (default 24 h, the collector's window). */
   readonly retryDeadlineMs?: number;
@@ -39,6 +41,8 @@ export interface ClientOptions {
   readonly retryBaseDelayMs?: number;
   /** No retry waits longer (default 30 s), unless the collector's Retry-After says so. */
   readonly retryMaxDelayMs?: number;
+  /** A request without an answer after this long counts as a network error (default 30 s). */
+  readonly requestTimeoutMs?: number;
   /** The fetch to send with (default: the global one). */
   readonly fetch?: typeof fetch;
   /** Send what is queued with navigator.sendBeacon when the page is hidden or left (default true). */
@@ -72,11 +76,16 @@ const BODY_BYTES = 1024 * 1024;
 const BEACON_BYTES = 64 * 1024 - 512;
 const LIMITS: BatchLimits = { items: 1000, eventsPerSession: 1000, bytes: BODY_BYTES };
 const HEARTBEAT_MS = 2000;
+/** How long events of a session registered elsewhere (an earlier page, another tab) wait for it. */
+const ELSEWHERE_MS = 120_000;
+/** How long a process that ends without closing its client waits for the last flush. */
+const EXIT_FLUSH_MS = 10_000;
 
+type Problem = Omit<DeliveryProblem, 'item'>;
 type Outcome =
   | { readonly kind: 'answered'; readonly answer: IngestAnswer }
-  | { readonly kind: 'retry'; readonly problem: DeliveryProblem; readonly after?: number }
-  | { readonly kind: 'refused'; readonly problem: DeliveryProblem };
+  | { readonly kind: 'retry'; readonly problem: Problem; readonly after?: number }
+  | { readonly kind: 'refused'; readonly problem: Problem };
 
 /**
  * The client: every call queues and returns at once; delivery runs behind it, one request at a time,
@@ -89,6 +98,8 @@ export class Client {
   #shelf: Shelf;
   #queue: Item[] = [];
   readonly #inflight = new Set<string>();
+  /** Sessions whose registration this client saw acknowledged. */
+  readonly #acked = new Set<string>();
   readonly #errors = new Set<(problem: DeliveryProblem) => void>();
   readonly #waiters: { keys: Set<string>; done: () => void }[] = [];
   readonly #cleanup: (() => void)[] = [];
@@ -100,6 +111,7 @@ export class Client {
   /** The items the shelf held after the last save (what another tab takes if it adopts this tab's). */
   #saved = new Set<string>();
   #sending = false;
+  #closing = false;
   #closed = false;
   #dirty = false;
 
@@ -113,9 +125,12 @@ export class Client {
     this.#shelf = storage ? new LocalShelf(storage, `clickstream:${options.endpoint}:`, newId()) : memoryShelf;
     if (browser) this.#listen();
     else if (node) {
-      // The event loop is empty: send what is left (the flush keeps the process alive until it is done).
+      // The event loop is empty and the client was not closed: one bounded flush, then the process may end.
+      let flushed = false;
       const onExit = () => {
-        if (this.#queue.length > 0) void this.flush();
+        if (flushed || this.#queue.length === 0) return;
+        flushed = true;
+        void this.flush({ timeoutMs: EXIT_FLUSH_MS });
       };
       node.on('beforeExit', onExit);
       this.#cleanup.push(() => {
@@ -138,19 +153,13 @@ export class Client {
   /** Registers a search; its events wait for the registration (or travel behind it in one body). */
   search(input: SearchInput): Search {
     const id = input.id ?? newId();
-    this.#add({
-      k: 's',
-      sid: id,
-      body: {
-        session_id: id,
-        search_query: input.query,
-        search_results: input.results,
-        ...(input.meta ? { search_meta: input.meta } : {}),
-        ...(input.userId ? { user_id: input.userId } : {}),
-        ...this.#stamp(),
-      },
-      t: Date.now(),
-      n: 0,
+    this.#add('s', id, {
+      session_id: id,
+      search_query: input.query,
+      search_results: input.results,
+      ...(input.meta ? { search_meta: input.meta } : {}),
+      ...(input.userId ? { user_id: input.userId } : {}),
+      ...this.#stamp(),
     });
     return this.session(id);
   }
@@ -165,7 +174,7 @@ export class Client {
         ...(options?.meta ? { meta: options.meta } : {}),
         ...this.#stamp(),
       };
-      this.#add({ k: 'e', sid: id, body, t: Date.now(), n: 0 });
+      this.#add('e', id, body);
     };
     return {
       id,
@@ -174,7 +183,7 @@ export class Client {
       },
       event,
       markIrrelevant: () => {
-        this.#add({ k: 'i', sid: id, t: Date.now(), n: 0 });
+        this.#add('i', id, null);
       },
     };
   }
@@ -185,38 +194,78 @@ export class Client {
     return () => this.#errors.delete(listener);
   }
 
-  /** Resolves once everything queued so far is acknowledged by the collector or dropped (and reported). */
-  flush(): Promise<void> {
+  /**
+   * Resolves once everything queued so far is acknowledged by the collector or dropped (and reported), or
+   * after `timeoutMs` if given. In Node it keeps the process alive meanwhile.
+   */
+  flush(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     const keys = new Set(this.#queue.map(keyOf));
     if (keys.size === 0) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.#waiters.push({ keys, done: resolve }));
-    // In Node a flush keeps the process alive until it is done (the send timer is unref'd otherwise).
-    (this.#timer as { ref?: () => void } | undefined)?.ref?.();
-    this.#schedule(0);
-    return done;
+    return new Promise<void>((resolve) => {
+      const timeout = options.timeoutMs === undefined ? undefined : setTimeout(finish, options.timeoutMs);
+      const waiter = { keys, done: finish };
+      function finish() {
+        clearTimeout(timeout);
+        resolve();
+      }
+      this.#waiters.push(waiter);
+      (this.#timer as { ref?: () => void } | undefined)?.ref?.();
+      this.#schedule(0);
+    }).finally(() => {
+      const index = this.#waiters.findIndex((waiter) => waiter.keys === keys);
+      if (index >= 0) this.#waiters.splice(index, 1);
+    });
   }
 
   /**
-   * Flushes, then stops timers and listeners; later calls are reported as `closed` and not sent. With
-   * `{ flush: false }` it stops at once and leaves what is queued in storage, for the next client on the
-   * same storage to send (without storage, it is dropped).
+   * Flushes (for at most `timeoutMs`, if given), then stops timers and listeners; calls made from the
+   * start of close() on are reported as `closed` and not sent. With `{ flush: false }` it stops at once
+   * and leaves what is queued in storage, for the next client on the same storage to send (without
+   * storage, what is left is reported as `closed`).
    */
-  async close(options: { readonly flush?: boolean } = {}): Promise<void> {
-    if (options.flush !== false) await this.flush();
+  async close(options: { readonly flush?: boolean; readonly timeoutMs?: number } = {}): Promise<void> {
+    this.#closing = true;
+    if (options.flush !== false)
+      await this.flush(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
     this.#store();
-    if (this.#shelf instanceof LocalShelf) this.#shelf.leave();
     this.#closed = true;
     clearTimeout(this.#timer);
     for (const stop of this.#cleanup.splice(0)) stop();
+    const shelf = this.#shelf;
+    if (shelf instanceof LocalShelf) {
+      this.#guard(() => {
+        shelf.leave();
+      });
+      return;
+    }
+    for (const item of this.#queue.splice(0)) this.#report(item, problem('closed', 'closed before it was sent'));
+    this.#settleWaiters();
   }
 
   #stamp(): { created_at?: number } {
     return this.#o.clientTimestamps ? { created_at: Math.floor(Date.now() / 1000) } : {};
   }
 
-  #add(item: Item): void {
-    if (this.#closed) {
-      this.#report(item, { status: 0, code: 'closed', detail: 'the client is closed', errors: [] });
+  /**
+   * Queues a write. Its body is copied as JSON now: a retry must send what the call said, even if the
+   * caller changes its objects later, and a body that cannot be JSON is refused here, not at send time.
+   */
+  #add(k: Item['k'], sid: string, body: object | null): void {
+    let item: Item;
+    try {
+      item = {
+        k,
+        sid,
+        t: Date.now(),
+        n: 0,
+        ...(body ? { body: JSON.parse(JSON.stringify(body)) as object } : {}),
+      } as Item;
+    } catch (error) {
+      this.#report({ k: 'i', sid, t: 0, n: 0 }, problem('invalid', `not JSON: ${String(error)}`), k);
+      return;
+    }
+    if (this.#closing) {
+      this.#report(item, problem('closed', 'the client is closed'));
       return;
     }
     const max = this.#o.maxQueueSize ?? 5000;
@@ -247,45 +296,66 @@ export class Client {
   }
 
   async #deliver(): Promise<void> {
-    if (this.#sending) return;
+    if (this.#sending || this.#closed) return;
     if (Date.now() < this.#retryAt) {
       this.#schedule(0);
       return;
     }
+    this.#checkTaken();
     const batch = nextBatch(this.#queue, this.#limits, (item) => this.#inflight.has(keyOf(item)));
-    if (!batch) return;
+    if (!batch) {
+      this.#settleWaiters();
+      return;
+    }
     this.#sending = true;
     for (const item of batch.items) this.#inflight.add(keyOf(item));
     const outcome = await this.#post(batch);
     for (const item of batch.items) this.#inflight.delete(keyOf(item));
     this.#sending = false;
-    this.#apply(batch, outcome);
+    this.#guard(() => {
+      this.#apply(batch, outcome);
+    });
     this.#save();
     this.#settleWaiters();
     if (this.#queue.length === 0) return;
+    const waiting = outcome.kind === 'retry' || this.#retryAt > Date.now();
     const full = this.#queue.length >= this.#limits.items || this.#waiters.length > 0;
-    this.#schedule(outcome.kind === 'retry' || !full ? undefined : 0);
+    this.#schedule(waiting || !full ? undefined : 0);
   }
 
   async #post(batch: Batch): Promise<Outcome> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.#o.key) headers.authorization = `Bearer ${this.#o.key}`;
+    const timeout = this.#o.requestTimeoutMs ?? 30_000;
     try {
       const response = await this.#send(this.#url, {
         method: 'POST',
         headers,
         body: batch.body,
         keepalive: batch.body.length <= BEACON_BYTES / 4,
+        ...(typeof AbortSignal.timeout === 'function' ? { signal: AbortSignal.timeout(timeout) } : {}),
       });
       const text = await response.text();
-      if (response.ok) return { kind: 'answered', answer: JSON.parse(text) as IngestAnswer };
+      if (response.ok) {
+        const answer = JSON.parse(text) as Partial<IngestAnswer>;
+        const results = answer.results;
+        // An answer that does not say what became of every item is no answer: the body goes again.
+        const complete =
+          results &&
+          results.sessions.length === batch.sessions.length &&
+          results.events.length === batch.events.length &&
+          results.irrelevant.length === batch.irrelevant.length;
+        if (complete) return { kind: 'answered', answer: { results } };
+        return {
+          kind: 'retry',
+          problem: problem('bad_answer', 'an incomplete answer', response.status),
+        };
+      }
       const found = parseProblem(text, response.status);
       const retriable = response.status >= 500 || response.status === 429 || response.status === 408;
-      if (retriable) {
-        const after = retryAfterMs(response.headers.get('retry-after'), Date.now());
-        return { kind: 'retry', problem: found, ...(after === undefined ? {} : { after }) };
-      }
-      return { kind: 'refused', problem: found };
+      if (!retriable) return { kind: 'refused', problem: found };
+      const after = retryAfterMs(response.headers.get('retry-after'), Date.now());
+      return { kind: 'retry', problem: found, ...(after === undefined ? {} : { after }) };
     } catch (error) {
       return { kind: 'retry', problem: problem('network_error', String(error)) };
     }
@@ -293,17 +363,7 @@ export class Client {
 
   #apply(batch: Batch, outcome: Outcome): void {
     if (outcome.kind === 'retry') {
-      this.#failures++;
-      const policy = { baseDelayMs: this.#o.retryBaseDelayMs ?? 500, maxDelayMs: this.#o.retryMaxDelayMs ?? 30_000 };
-      this.#retryAt = Date.now() + Math.max(outcome.after ?? 0, backoffDelay(this.#failures, policy));
-      const now = Date.now();
-      const maxRetries = this.#o.maxRetries ?? Infinity;
-      const deadline = this.#o.retryDeadlineMs ?? 86_400_000;
-      for (const item of batch.items) {
-        if (++item.n > maxRetries || now - item.t > deadline) {
-          this.#drop(item, { ...outcome.problem, code: 'undeliverable', detail: `gave up: ${outcome.problem.detail}` });
-        }
-      }
+      this.#retry(batch.items, outcome.problem, outcome.after);
       return;
     }
     this.#failures = 0;
@@ -312,7 +372,8 @@ export class Client {
       // A body too large for the collector is split; one over its item limits is cut to them; anything
       // else it refused as a whole is dropped.
       if (outcome.problem.status === 413 && batch.items.length > 1) {
-        this.#limits = { ...this.#limits, bytes: Math.max(1024, Math.floor(batch.body.length / 2)) };
+        const bytes = new TextEncoder().encode(batch.body).length;
+        this.#limits = { ...this.#limits, bytes: Math.max(1024, Math.floor(bytes / 2)) };
         return;
       }
       if (this.#learnLimits(outcome.problem.errors)) return;
@@ -322,25 +383,36 @@ export class Client {
     const { sessions, events, irrelevant } = outcome.answer.results;
     batch.sessions.forEach((item, i) => {
       const answer = sessions[i];
-      if (answer?.status === 200) this.#remove([item]);
-      else if (answer) {
+      if (answer?.status === 200) {
+        this.#acked.add(item.sid);
+        this.#remove([item]);
+      } else if (answer) {
         // Its events can never be stored: they go with it.
         for (const other of this.#queue.filter((queued) => queued.sid === item.sid))
           this.#drop(other, fromAnswer(answer));
       }
     });
+    const late: Item[] = [];
     batch.events.forEach((group, i) => {
       const answer = events[i];
+      const sid = group[0]?.sid ?? '';
       if (!answer) return;
       if (answer.status === 200) {
         this.#remove(group);
         return;
       }
-      // A group over the collector's limit is sent again in smaller groups; a refused group whose errors
-      // name its events drops those only, and the others are sent again.
+      // A group over the collector's limit is sent again in smaller groups.
       if (this.#learnLimits(answer.errors ?? [])) return;
+      // Events of a session registered elsewhere (the page before, another tab) may arrive before it: they
+      // wait for it a while.
+      const young = group.filter((item) => Date.now() - item.t < ELSEWHERE_MS);
+      if (answer.code === 'session_not_found' && !this.#acked.has(sid) && young.length === group.length) {
+        late.push(...group);
+        return;
+      }
+      // A refused group whose errors name its events drops those only; the others are sent again.
       const named = (answer.errors ?? []).map((error) => /^events\[\d+\]\.events\[(\d+)\]/.exec(error.path)?.[1]);
-      const only = named.every((index) => index !== undefined) && named.length > 0 ? new Set(named.map(Number)) : null;
+      const only = named.length > 0 && named.every((index) => index !== undefined) ? new Set(named.map(Number)) : null;
       group.forEach((item, index) => {
         if (!only || only.has(index)) this.#drop(item, fromAnswer(answer));
       });
@@ -348,15 +420,37 @@ export class Client {
     batch.irrelevant.forEach((item, i) => {
       const answer = irrelevant[i];
       if (answer?.status === 200) this.#remove([item]);
-      else if (answer) this.#drop(item, fromAnswer(answer));
+      else if (
+        answer?.code === 'session_not_found' &&
+        !this.#acked.has(item.sid) &&
+        Date.now() - item.t < ELSEWHERE_MS
+      ) {
+        late.push(item);
+      } else if (answer) this.#drop(item, fromAnswer(answer));
     });
+    if (late.length > 0) this.#retry(late, problem('session_not_found', 'session not registered yet', 404));
+  }
+
+  /** Counts a failed attempt of `items`, drops those out of retries, and backs off. */
+  #retry(items: readonly Item[], found: Problem, after?: number): void {
+    this.#failures++;
+    const policy = { baseDelayMs: this.#o.retryBaseDelayMs ?? 500, maxDelayMs: this.#o.retryMaxDelayMs ?? 30_000 };
+    const now = Date.now();
+    this.#retryAt = now + Math.max(after ?? 0, backoffDelay(this.#failures, policy));
+    const maxRetries = this.#o.maxRetries ?? Infinity;
+    const deadline = this.#o.retryDeadlineMs ?? 86_400_000;
+    for (const item of items) {
+      if (++item.n > maxRetries || now - item.t > deadline) {
+        this.#drop(item, { ...found, code: 'undeliverable', detail: `gave up: ${found.detail}` });
+      }
+    }
   }
 
   /**
    * Takes the collector's limits from errors that name them ("has 12 items; the limit is 10" at
    * `sessions` or `events[3].events`), when it was set below the defaults; true if one was learnt.
    */
-  #learnLimits(errors: readonly { path: string; message: string }[]): boolean {
+  #learnLimits(errors: readonly FieldError[]): boolean {
     let learnt = false;
     for (const { path, message } of errors) {
       const limit = Number(/the limit is (\d+)/.exec(message)?.[1]);
@@ -376,26 +470,31 @@ export class Client {
     this.#queue = this.#queue.filter((item) => !keys.has(keyOf(item)));
   }
 
-  #drop(item: Item, found: DeliveryProblem): void {
+  #drop(item: Item, found: Problem): void {
     if (!this.#queue.some((queued) => keyOf(queued) === keyOf(item))) return;
     this.#remove([item]);
     this.#report(item, found);
   }
 
-  #report(item: Item, found: Omit<DeliveryProblem, 'item'>): void {
-    const kind = item.k === 's' ? 'session' : item.k === 'e' ? 'event' : 'irrelevant';
+  /** Tells every listener; a listener that throws does not stop the client (its error is reported apart). */
+  #report(item: Item, found: Problem, kindOf: Item['k'] = item.k): void {
+    const kind = kindOf === 's' ? 'session' : kindOf === 'e' ? 'event' : 'irrelevant';
     const named = { kind, session_id: item.sid, ...(item.k === 'e' ? { event_id: item.body.event_id } : {}) } as const;
-    for (const listener of this.#errors) listener({ ...found, item: named });
+    for (const listener of this.#errors) {
+      try {
+        listener({ ...found, item: named });
+      } catch (error) {
+        // The page's own error reporting (window.onerror) in browsers; stderr in Node.
+        if (typeof reportError === 'function') reportError(error);
+        else console.error(error);
+      }
+    }
   }
 
   #settleWaiters(): void {
     const queued = new Set(this.#queue.map(keyOf));
-    for (let i = this.#waiters.length - 1; i >= 0; i--) {
-      const waiter = this.#waiters[i];
-      if (waiter && ![...waiter.keys].some((key) => queued.has(key))) {
-        this.#waiters.splice(i, 1);
-        waiter.done();
-      }
+    for (const waiter of [...this.#waiters]) {
+      if (![...waiter.keys].some((key) => queued.has(key))) waiter.done();
     }
   }
 
@@ -412,19 +511,43 @@ export class Client {
   #store(): void {
     const shelf = this.#shelf;
     if (this.#closed || !(shelf instanceof LocalShelf)) return;
-    if (shelf.taken()) {
-      // Another tab took this tab's items while this one was frozen: they are that tab's to send now.
-      const taken = this.#saved;
-      this.#queue = this.#queue.filter((item) => !taken.has(keyOf(item)));
-      shelf.tab = newId();
-      shelf.beat(Date.now());
-    }
-    try {
+    this.#guard(() => {
+      this.#checkTaken();
       shelf.save(this.#queue);
       this.#saved = new Set(this.#queue.map(keyOf));
+    });
+  }
+
+  /**
+   * Another tab took what this one had saved (it looked closed: frozen, or throttled in the background):
+   * those items are that tab's to send now. This one goes on with the rest, under a new tab id.
+   */
+  #checkTaken(): void {
+    const shelf = this.#shelf;
+    if (!(shelf instanceof LocalShelf) || !shelf.taken()) return;
+    const taken = this.#saved;
+    this.#queue = this.#queue.filter((item) => !taken.has(keyOf(item)));
+    this.#saved = new Set();
+    shelf.tab = newId();
+    shelf.beat(Date.now());
+  }
+
+  /** Runs a storage operation; when storage fails (full, disabled meanwhile), the queue goes on in memory. */
+  #guard(run: () => void): void {
+    try {
+      run();
     } catch {
-      // Storage full or disabled meanwhile: the queue goes on in memory.
+      const shelf = this.#shelf;
       this.#shelf = memoryShelf;
+      // What it saved must not be taken and sent again by another tab.
+      if (shelf instanceof LocalShelf) {
+        try {
+          shelf.drop();
+          shelf.leave();
+        } catch {
+          // Storage is gone altogether: nothing is left in it either.
+        }
+      }
     }
   }
 
@@ -438,7 +561,15 @@ export class Client {
     };
     on(globalThis, 'pagehide', (event) => {
       this.#beacon();
-      if (!(event as PageTransitionEvent).persisted && this.#shelf instanceof LocalShelf) this.#shelf.leave();
+      const shelf = this.#shelf;
+      if (!(event as PageTransitionEvent).persisted && shelf instanceof LocalShelf) {
+        this.#guard(() => {
+          shelf.leave();
+        });
+      }
+    });
+    on(globalThis, 'pageshow', () => {
+      this.#store();
     });
     on(document, 'visibilitychange', () => {
       if (document.visibilityState === 'hidden') this.#beacon();
@@ -453,8 +584,8 @@ export class Client {
   #adopt(): void {
     const shelf = this.#shelf;
     if (!(shelf instanceof LocalShelf)) return;
-    try {
-      if (shelf.taken()) this.#store();
+    this.#guard(() => {
+      this.#checkTaken();
       shelf.beat(Date.now());
       const claimed = shelf.claim(Date.now());
       if (claimed.length === 0) return;
@@ -462,22 +593,21 @@ export class Client {
       // (the page before this one, left offline), and must not arrive before it.
       this.#retryAt = Math.max(this.#retryAt, Date.now() + CLAIM_WAIT_MS + 5);
       const taking = setTimeout(() => {
-        // A client closed meanwhile takes nothing: the items stay for the next one.
         if (this.#closed) return;
-        const known = new Set(this.#queue.map(keyOf));
-        const taken = claimed.flatMap((tab) => shelf.take(tab)).filter((item) => !known.has(keyOf(item)));
-        if (taken.length === 0) return;
-        // Older items first: a registration taken over goes in front of the events queued here since.
-        this.#queue = [...this.#queue, ...taken].sort((a, b) => a.t - b.t);
-        this.#save();
-        this.#schedule(0);
+        this.#guard(() => {
+          const known = new Set(this.#queue.map(keyOf));
+          const taken = claimed.flatMap((tab) => shelf.take(tab, Date.now())).filter((item) => !known.has(keyOf(item)));
+          if (taken.length === 0) return;
+          // Older items first: a registration taken over goes in front of the events queued here since.
+          this.#queue = [...this.#queue, ...taken].sort((a, b) => a.t - b.t);
+          this.#save();
+          this.#schedule(0);
+        });
       }, CLAIM_WAIT_MS);
       this.#cleanup.push(() => {
         clearTimeout(taking);
       });
-    } catch {
-      this.#shelf = memoryShelf;
-    }
+    });
   }
 
   /**
@@ -486,16 +616,19 @@ export class Client {
    * storage for the next page instead (a beacon has no answer and no retry); in memory only, they go anyway.
    */
   #beacon(): void {
-    const send = typeof navigator === 'object' ? navigator.sendBeacon.bind(navigator) : undefined;
-    if (this.#o.beacon === false || !send) return;
+    if (this.#o.beacon === false || typeof navigator !== 'object' || typeof navigator.sendBeacon !== 'function') return;
     if (this.#shelf.persistent && (!navigator.onLine || this.#failures > 0)) return;
     const url = `${this.#url}${this.#o.key ? `?key=${encodeURIComponent(this.#o.key)}` : ''}`;
-    // Registrations in flight go again in front of their events: the beacon may arrive first.
-    const busy = (item: Item) => item.k !== 's' && this.#inflight.has(keyOf(item));
+    // Registrations in flight go again in front of their events: the beacon may arrive first. Beacons
+    // travel side by side with no answer, so a session registered in one beacon takes no events in the
+    // next: they stay for the next page.
+    const beaconed = new Set<string>();
+    const busy = (item: Item) => item.k !== 's' && (this.#inflight.has(keyOf(item)) || beaconed.has(item.sid));
     for (;;) {
       const batch = nextBatch(this.#queue, { ...this.#limits, bytes: BEACON_BYTES }, busy);
-      if (!batch || !send(url, batch.body)) break;
+      if (!batch || !navigator.sendBeacon(url, batch.body)) break;
       this.#remove(batch.items);
+      for (const item of batch.sessions) beaconed.add(item.sid);
     }
     this.#store();
     this.#settleWaiters();
@@ -506,18 +639,18 @@ export function createClient(options: ClientOptions): Client {
   return new Client(options);
 }
 
-function problem(code: string, detail: string, status = 0): DeliveryProblem {
-  return { item: { kind: 'session', session_id: '' }, status, code, detail, errors: [] };
+function problem(code: string, detail: string, status = 0): Problem {
+  return { status, code, detail, errors: [] };
 }
 
-function fromAnswer(answer: ItemAnswer): DeliveryProblem {
+function fromAnswer(answer: ItemAnswer): Problem {
   return {
     ...problem(answer.code ?? 'refused', answer.detail ?? `status ${answer.status}`, answer.status),
     errors: answer.errors ?? [],
   };
 }
 
-function parseProblem(text: string, status: number): DeliveryProblem {
+function parseProblem(text: string, status: number): Problem {
   try {
     const body = JSON.parse(text) as Partial<DeliveryProblem>;
     return {

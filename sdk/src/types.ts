@@ -45,8 +45,8 @@ export interface FieldError {
 /**
  * What the `error` event carries: an item dropped for good, with the collector's answer (status, code,
  * detail and errors of its problem+json or of its entry in an ingest answer), or a client-side code:
- * `queue_full` (the oldest item made room), `undeliverable` (retries ran out), `invalid` (refused before
- * sending).
+ * `queue_full` (the oldest item made room), `undeliverable` (retries ran out), `invalid` (its body is not
+ * JSON: refused when called), `closed` (called from close() on, or left when a client without storage closed).
  */
 export interface DeliveryProblem {
   readonly item: {

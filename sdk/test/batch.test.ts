@@ -77,6 +77,21 @@ describe('nextBatch', () => {
     assert.ok(measured && new TextEncoder().encode(measured.body).length <= 700);
   });
 
+  it('sends an item too large for the byte limit alone, rather than never', () => {
+    const big: Item = {
+      k: 's',
+      sid: 'big',
+      body: { session_id: 'big', search_query: 'x'.repeat(2000), search_results: [] },
+      t: 0,
+      n: 0,
+    };
+    const queue = [session('s1'), big, event('big', 'e1'), session('s2')];
+    const first = nextBatch(queue, { ...LIMITS, bytes: 1000 }, idle);
+    assert.deepEqual(first?.items.map(keyOf), ['s s1', 's s2']);
+    const alone = nextBatch(queue.slice(1, 3), { ...LIMITS, bytes: 1000 }, idle);
+    assert.deepEqual(alone?.items.map(keyOf), ['s big']);
+  });
+
   it('returns null when nothing can be sent', () => {
     assert.equal(nextBatch([], LIMITS, idle), null);
     assert.equal(

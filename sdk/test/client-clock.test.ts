@@ -181,4 +181,62 @@ describe('client queue and retries, on a fake clock', () => {
       ],
     );
   });
+
+  it('refuses at once a body that is not JSON, and copies the others when called', async () => {
+    const { sent, fetch } = scripted();
+    const { client: c, problems } = client(fetch);
+    const meta = { view: 1 };
+    const search = c.search({ query: 'q', results });
+    search.click('a', { meta: { price: 10n } as unknown as Record<string, unknown> });
+    search.click('b', { meta });
+    meta.view = 2;
+    mock.timers.tick(1000);
+    await settle();
+    assert.deepEqual(
+      problems.map((p) => [p.item.kind, p.code]),
+      [['event', 'invalid']],
+    );
+    assert.equal(sent.length, 1);
+    assert.deepEqual(
+      sent[0]?.body.events[0]?.events.map((e) => (e as { meta?: unknown }).meta),
+      [{ view: 1 }],
+    );
+  });
+
+  it('goes on when an error listener throws', async () => {
+    const logged = mock.method(console, 'error', () => undefined);
+    const { sent, fetch } = scripted();
+    const c = createClient({ endpoint: 'http://collector.test', storage: null, fetch, maxQueueSize: 1 });
+    c.on('error', () => {
+      throw new Error('a listener bug');
+    });
+    const search = c.search({ query: 'q', results });
+    // The queue is full: the registration is dropped and reported, and the listener throws.
+    assert.doesNotThrow(() => {
+      search.click('a');
+    });
+    mock.timers.tick(1000);
+    await settle();
+    assert.deepEqual(
+      sent.map(({ body }) => body.events.map((group) => group.events.length)),
+      [[1]],
+    );
+    assert.match(String(logged.mock.calls[0]?.arguments[0]), /a listener bug/);
+    logged.mock.restore();
+  });
+
+  it('sends again a body whose answer does not account for every item, after a backoff', async () => {
+    const { sent, fetch } = scripted((body, attempt) =>
+      attempt === 1 ? Response.json({ results: { sessions: [], events: [], irrelevant: [] } }) : acceptAll(body),
+    );
+    const { client: c, problems } = client(fetch);
+    c.search({ query: 'q', results }).click('a');
+    mock.timers.tick(1000);
+    await settle();
+    assert.equal(sent.length, 1);
+    mock.timers.tick(1000);
+    await settle();
+    assert.equal(sent.length, 2);
+    assert.deepEqual(problems, []);
+  });
 });

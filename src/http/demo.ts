@@ -19,6 +19,13 @@ export async function registerDemo(app: App): Promise<void> {
       redirect: true,
       cacheControl: true,
       maxAge: 60_000,
+      // The page runs only its own scripts and the SDK from this origin, and talks only to this origin.
+      setHeaders: (reply) => {
+        void reply.header(
+          'content-security-policy',
+          "default-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'",
+        );
+      },
     }),
   );
 }

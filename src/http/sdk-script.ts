@@ -11,14 +11,14 @@ export interface SdkScript {
 }
 
 const require = createRequire(import.meta.url);
-let loaded: SdkScript | null | undefined;
+let loaded: SdkScript | undefined;
 
 /**
- * The IIFE build of the SDK workspace (sdk/dist/clickstream.min.js, built by `npm install`), or null when
- * it was not built. Read on first use and kept: it changes only with a new build, that is a restart.
+ * The IIFE build of the SDK workspace (sdk/dist/clickstream.min.js, built by `npm install`), or null while
+ * it is not built. Read once found and kept: it changes only with a new build, that is a restart.
  */
 export function sdkScript(): SdkScript | null {
-  if (loaded !== undefined) return loaded;
+  if (loaded) return loaded;
   try {
     const body = readFileSync(require.resolve('@clickstream-collector/sdk/clickstream.min.js'));
     const { version } = JSON.parse(
@@ -26,7 +26,7 @@ export function sdkScript(): SdkScript | null {
     ) as { version: string };
     loaded = { body, version, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` };
   } catch {
-    loaded = null;
+    return null;
   }
   return loaded;
 }

@@ -17,12 +17,7 @@ declare module 'fastify' {
   }
 }
 
-/**
- * How requests are validated. Bodies are checked strictly (no coercion, nothing removed, every error
- * listed); query strings are text by nature, so their numbers are coerced and their defaults applied.
- * Schema errors are answered together with the route's own body rules (every route sets
- * attachValidation: see route-declarations.ts), in one 400 that lists every problem.
- */
+/** Bodies: strict, every error listed (see registerValidation). */
 const bodyAjv = new Ajv({
   strictNumbers: true,
   allErrors: true,
@@ -35,6 +30,7 @@ const bodyAjv = new Ajv({
   strict: false,
   allowUnionTypes: true,
 });
+/** Query strings: text, so numbers are coerced and defaults applied. */
 const queryAjv = new Ajv({
   strictNumbers: true,
   allErrors: true,
@@ -64,6 +60,12 @@ export function bodyShapeCheck<S extends TSchema>(schema: S): ShapeCheck<Static<
   return (value) => (validate(value) ? { ok: true, value } : fieldErrors(validate.errors ?? [], 'body'));
 }
 
+/**
+ * How requests are validated. Bodies are checked strictly (no coercion, nothing removed, every error
+ * listed); query strings are text by nature, so their numbers are coerced and their defaults applied.
+ * Schema errors are answered together with the route's own body rules (every route sets
+ * attachValidation: see route-declarations.ts), in one 400 that lists every problem.
+ */
 export function registerValidation(app: App): void {
   app.setValidatorCompiler(({ schema, httpPart }) => compile(schema, httpPart));
   app.addHook('preHandler', (request, _reply, done) => {

@@ -6,6 +6,7 @@
  */
 import { Type, type Static, type TObject, type TProperties, type TSchema } from 'typebox';
 import { DEFAULT_LIMITS } from '../domain/limits.js';
+import { OrNull } from './json-schemas.js';
 import { AddEventsBody, RegisterSessionBody } from './payloads.js';
 import { AddEventsResponse, MarkIrrelevantResponse, RegisterSessionResponse } from './records.js';
 
@@ -15,18 +16,25 @@ const SESSION_ID = Type.String({ description: 'Id of a registered search session
 
 function sections<S extends TSchema, E extends TSchema, I extends TSchema>(session: S, events: E, irrelevant: I) {
   return {
+    // null is absent, as for every optional field of the API (EmbeddingStudio's clients send null).
     sessions: Type.Optional(
-      Type.Array(session, { description: `Bodies of POST /session, registered first, in order. ${SECTION_LIMIT}` }),
+      OrNull(
+        Type.Array(session, { description: `Bodies of POST /session, registered first, in order. ${SECTION_LIMIT}` }),
+      ),
     ),
     events: Type.Optional(
-      Type.Array(events, {
-        description: `Bodies of POST /session/events, applied after the registrations. ${SECTION_LIMIT}`,
-      }),
+      OrNull(
+        Type.Array(events, {
+          description: `Bodies of POST /session/events, applied after the registrations. ${SECTION_LIMIT}`,
+        }),
+      ),
     ),
     irrelevant: Type.Optional(
-      Type.Array(irrelevant, {
-        description: `Session ids to flag as irrelevant (POST /session/irrelevant), applied last. ${SECTION_LIMIT}`,
-      }),
+      OrNull(
+        Type.Array(irrelevant, {
+          description: `Session ids to flag as irrelevant (POST /session/irrelevant), applied last. ${SECTION_LIMIT}`,
+        }),
+      ),
     ),
   };
 }

@@ -6,7 +6,7 @@ import {
   validationFailed,
 } from '../domain/errors.js';
 import type { Limits } from '../domain/limits.js';
-import { Problems } from '../domain/validation.js';
+import { isRecord, Problems } from '../domain/validation.js';
 import type { IngestEnvelope, IngestResults, ItemRefused } from '../schemas/ingest-payloads.js';
 import type { AddEventsBody, MarkIrrelevantBody, RegisterSessionBody } from '../schemas/payloads.js';
 import type { IngestService } from './ingest.js';
@@ -53,8 +53,9 @@ export class BulkIngestService {
   /** The rules of the body as a whole: at least one item, and no section over its limit. */
   readonly envelopeProblems = (body: unknown): FieldError[] => {
     const problems = new Problems(this.limits);
-    if (typeof body !== 'object' || body === null) return problems.list;
-    const sections = body as Partial<Record<(typeof SECTIONS)[number], unknown>>;
+    // Not an object (an array too): the envelope's schema says so, and no rule of the body applies.
+    if (!isRecord(body)) return problems.list;
+    const sections: Partial<Record<(typeof SECTIONS)[number], unknown>> = body;
     let items = 0;
     for (const name of SECTIONS) {
       const section = sections[name];
@@ -62,7 +63,7 @@ export class BulkIngestService {
       items += section.length;
       problems.checkCount(name, section.length, 'maxIngestItems');
     }
-    if (items === 0 && SECTIONS.every((name) => sections[name] === undefined || Array.isArray(sections[name]))) {
+    if (items === 0 && SECTIONS.every((name) => sections[name] == null || Array.isArray(sections[name]))) {
       problems.add('(body)', 'holds no item; send at least one of sessions, events or irrelevant');
     }
     return problems.list;
@@ -98,10 +99,10 @@ export class BulkIngestService {
    */
   private async settle<T>(
     section: (typeof SECTIONS)[number],
-    items: readonly unknown[] | undefined,
+    items: readonly unknown[] | null | undefined,
     applyOne: (item: unknown, at: ItemPath) => Promise<T>,
   ): Promise<T[]> {
-    if (items === undefined) return [];
+    if (!items) return [];
     const settled = await Promise.allSettled(
       items.map((item, index) => applyOne(item, (path) => join(`${section}[${index}]`, path))),
     );

@@ -80,6 +80,12 @@ for (const backend of testBackends()) {
       assert.deepEqual(again.events, [{ status: 200, session_id: session.session_id, stored: 0, duplicates: 2 }]);
     });
 
+    it('reads a null section as an absent one, as every optional field of the API', async () => {
+      const session = makeSession();
+      const answer = results(await ingest({ sessions: [session], events: null, irrelevant: null }));
+      assert.deepEqual([answer.sessions[0]?.status, answer.events, answer.irrelevant], [200, [], []]);
+    });
+
     it('refuses a bad item alone, with its path from the body root, and stores the others', async () => {
       const good = makeSession();
       const bad = { ...makeSession(), search_query: 42, created_at: 1_700_000_000_000 };
@@ -144,7 +150,7 @@ for (const backend of testBackends()) {
       const session = makeSession();
       assertProblem(await ingest({ sessions: [session], extra: 1 }), 400, 'validation_failed');
       assertProblem(await ingest({ sessions: session }), 400, 'validation_failed');
-      const empty = assertProblem(await ingest({ sessions: [], events: [] }), 400, 'validation_failed');
+      const empty = assertProblem(await ingest({ sessions: [], events: null }), 400, 'validation_failed');
       assert.match(empty.detail, /holds no item/);
       assertProblem(await ingest('{"sessions": [}', { 'content-type': 'application/json' }), 400, 'invalid_json');
       assert.equal(await stored(session.session_id), null);

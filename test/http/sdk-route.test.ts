@@ -71,6 +71,8 @@ describe('the demo search page (CLICKSTREAM_DEMO=1)', () => {
     const page = await t.app.inject({ method: 'GET', url: '/demo/' });
     assert.equal(page.statusCode, 200);
     assert.match(page.body, /<script type="module" src="demo.mjs">/);
+    // The page runs only scripts of this origin (its ?endpoint= cannot bring one in).
+    assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
     const catalog = await t.app.inject({ method: 'GET', url: '/demo/catalog.json' });
     assert.ok((JSON.parse(catalog.body) as unknown[]).length >= 200);
     const asAdmin = { authorization: 'Bearer admin-key-0123456789abcdef' };

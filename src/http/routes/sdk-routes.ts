@@ -40,7 +40,8 @@ export const SDK_ROUTES = [
         // Pages that isolate themselves (Cross-Origin-Embedder-Policy) may still load it from here.
         .header('cross-origin-resource-policy', 'cross-origin')
         .type('text/javascript; charset=utf-8');
-      if (request.headers['if-none-match'] === script.etag) return reply.status(304).send();
+      const matches = (request.headers['if-none-match'] ?? '').split(',').map((tag) => tag.trim().replace(/^W\//, ''));
+      if (matches.includes(script.etag) || matches.includes('*')) return reply.status(304).send();
       return reply.send(script.body);
     },
   }),
