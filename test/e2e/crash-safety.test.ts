@@ -1,16 +1,20 @@
 /**
  * Crash safety, end to end: a real service process is killed with SIGKILL at random moments while 8 client
- * loops (keep-alive fetch) register sessions, post events for registered sessions and retry earlier
- * requests, and after each kill a new process is started on the same store and the clients go on.
+ * loops (keep-alive fetch) register sessions, post events for registered sessions, send bodies of both
+ * (with irrelevant flags) to POST /ingest and retry earlier requests, and after each kill a new process is
+ * started on the same store and the clients go on.
  *
  * The clients keep a ledger of every write they sent. A write is acknowledged when a request of it got a
- * 2xx answer; a request cut by a kill (a connection error, an incomplete answer) or answered 503 has an
- * unknown outcome. Some unknown writes are retried later, as a real client would (a retry must then answer
- * as for a whole write, never for part of one); the others are abandoned. At the end:
+ * 2xx answer; an item of an ingest body (a registration, a group of events, a flag) is a write of its own,
+ * acknowledged when the request got a 2xx answer and the item's entry in it is 200. A request cut by a
+ * kill (a connection error, an incomplete answer) or answered 503 has an unknown outcome (for an ingest
+ * body, each of its items has). Some unknown writes are retried later, as a real client would (a retry
+ * must then answer as for a whole write, never for part of one; an ingest body is retried whole); the
+ * others are abandoned. At the end:
  * - every acknowledged write is in the store with its content (through the last restarted service for a
- *   sample, then through the store itself, opened after the final stop, for all);
+ *   sample, then through the store itself, opened after the final stop, for all), an acknowledged flag too;
  * - every unknown write is there completely or not at all (the API is all or nothing per request);
- * - nothing is there that no client sent;
+ * - nothing is there that no client sent (no session is flagged that no client flagged);
  * - the store passes its integrity check (`checkIntegrity()` and `clickstream check`).
  *
  * Kill moments and the clients' choices come from a PRNG seeded per run. The seed is printed;
@@ -22,6 +26,7 @@ import { randomInt } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
+import type { IngestBody, IngestResults, ItemRefused } from '../../src/schemas/ingest-payloads.js';
 import type { AddEventsBody, EventInput, RegisterSessionBody, SearchResultInput } from '../../src/schemas/payloads.js';
 import type {
   AddEventsResponse,
@@ -38,6 +43,7 @@ import { databaseUrl, runCliProcess, startService, type ServiceProcess } from '.
 
 const SESSION_PATH = '/api/v1/clickstream/session';
 const EVENTS_PATH = '/api/v1/clickstream/session/events';
+const INGEST_PATH = '/api/v1/clickstream/ingest';
 
 // The contract's numbers: do not shrink them to make the test faster.
 const CLIENTS = 8;
@@ -55,9 +61,16 @@ const KILL_AFTER_SEND_MS = 4;
 /** How long the clients go on against the last restarted service before they stop. */
 const LAST_RUN_MS = 500;
 /** What a client does next: shares of the operations (the rest retries an unknown write). */
-const SHARE_REGISTER = 0.3;
-const SHARE_EVENTS = 0.5;
+const SHARE_REGISTER = 0.25;
+const SHARE_EVENTS = 0.42;
+const SHARE_INGEST = 0.13;
 const SHARE_RETRY_ACKED = 0.12;
+/** An ingest body: this many new sessions (uniform in [low, high)) and groups of events on acknowledged ones. */
+const INGEST_SESSIONS: readonly [number, number] = [1, 4];
+const INGEST_OTHER_EVENTS: readonly [number, number] = [0, 3];
+/** Shares of an ingest body's new sessions that get events in it, and of its sessions that it flags. */
+const INGEST_EVENTS_SHARE = 0.7;
+const INGEST_FLAG_SHARE = 0.2;
 /** Share of unknown writes a client retries later; the others are abandoned. */
 const RETRY_UNKNOWN_SHARE = 0.5;
 /** A request to a service that was not killed and gives no answer in this time is a hang: a failure. */
@@ -138,6 +151,8 @@ function deferred<T>(): Deferred<T> {
   promise.catch(() => undefined);
   return { promise, resolve, reject };
 }
+
+const isDefined = <T>(value: T | undefined): value is T => value !== undefined;
 
 const tail = (text: string) => (text.length > 2000 ? `...${text.slice(-2000)}` : text);
 
@@ -240,6 +255,8 @@ interface SessionWrite {
   readonly body: RegisterSessionBody;
   /** The first 2xx answer to a request of this write; undefined while the outcome is unknown. */
   ack: RegisterSessionResponse | undefined;
+  /** Whether an ingest body flagged the session irrelevant: not at all, with an unknown outcome, or acknowledged. */
+  flag: 'none' | 'sent' | 'acked';
 }
 
 interface EventsWrite {
@@ -248,6 +265,15 @@ interface EventsWrite {
 }
 
 type Write = SessionWrite | EventsWrite;
+
+/** A POST /ingest body and the writes its items are, in the order of the body's sections. */
+interface IngestWrite {
+  readonly body: IngestBody;
+  readonly sessions: readonly SessionWrite[];
+  readonly events: readonly EventsWrite[];
+  /** The sessions its irrelevant items flag. */
+  readonly flags: readonly SessionWrite[];
+}
 
 type Sent<T> = { readonly ok: true; readonly answer: T } | { readonly ok: false };
 
@@ -262,6 +288,9 @@ class Run {
   /** Unknown writes a client will retry (taken out while a retry is in flight). */
   readonly retrySessions: SessionWrite[] = [];
   readonly retryEvents: EventsWrite[] = [];
+  /** Ingest bodies: every item acknowledged (re-sent by retries), and unknown ones to retry whole. */
+  readonly ackedIngests: IngestWrite[] = [];
+  readonly retryIngests: IngestWrite[] = [];
   readonly problems: string[] = [];
   /** Acknowledged writes that a retry found not stored as acknowledged (the retry may have stored them again). */
   readonly lostOnRetry = new Set<Write>();
@@ -277,6 +306,9 @@ class Run {
     unknownFoundCommitted: 0,
     unavailable: 0,
     strayErrors: 0,
+    /** New POST /ingest bodies, and the items acknowledged in the answers to them and their retries. */
+    ingestRequests: 0,
+    ingestItemsAcked: 0,
   };
   inFlight = 0;
   private stopped = false;
@@ -403,7 +435,7 @@ function newEvents(rng: Random, session: RegisterSessionBody): AddEventsBody {
 }
 
 async function registerNew(run: Run, rng: Random): Promise<void> {
-  const write: SessionWrite = { body: newSession(rng), ack: undefined };
+  const write: SessionWrite = { body: newSession(rng), ack: undefined, flag: 'none' };
   run.sessions.push(write);
   const sent = await run.post<RegisterSessionResponse>(SESSION_PATH, write.body);
   if (sent.ok) run.acknowledgeSession(write, sent.answer);
@@ -416,11 +448,13 @@ async function postEvents(run: Run, rng: Random): Promise<void> {
   const write: EventsWrite = { body: newEvents(rng, session.body), acked: false };
   run.eventWrites.push(write);
   const sent = await run.post<AddEventsResponse>(EVENTS_PATH, write.body);
-  if (!sent.ok) {
-    run.unknownOutcome(write, run.retryEvents, rng);
-    return;
-  }
-  const { stored, duplicates } = sent.answer;
+  if (sent.ok) acknowledgeNewEvents(run, write, sent.answer);
+  else run.unknownOutcome(write, run.retryEvents, rng);
+}
+
+/** New events answered 200: all of them stored, none a duplicate. */
+function acknowledgeNewEvents(run: Run, write: EventsWrite, answer: AddEventsResponse): void {
+  const { stored, duplicates } = answer;
   if (stored !== write.body.events.length || duplicates !== 0) {
     run.problem(`new events for ${write.body.session_id} answered stored ${stored}, duplicates ${duplicates}`);
   }
@@ -428,35 +462,167 @@ async function postEvents(run: Run, rng: Random): Promise<void> {
   run.ackedEvents.push(write);
 }
 
+/** Events whose outcome was unknown, answered 200 on a retry: stored now or before, never in part. */
+function acknowledgeRetriedEvents(run: Run, write: EventsWrite, answer: AddEventsResponse): void {
+  const { stored, duplicates } = answer;
+  const count = write.body.events.length;
+  if (stored === 0 && duplicates === count) run.counts.unknownFoundCommitted++;
+  else if (stored !== count || duplicates !== 0) {
+    run.problem(
+      `retry of cut events request for ${write.body.session_id} answered stored ${stored}, duplicates ${duplicates} of ${count}: part of the request had been stored`,
+    );
+  }
+  write.acked = true;
+  run.ackedEvents.push(write);
+}
+
+/** Acknowledged events sent again: all of them duplicates, or some were lost. */
+function checkAckedEventsRetry(run: Run, write: EventsWrite, answer: AddEventsResponse): void {
+  const { stored, duplicates } = answer;
+  if (stored !== 0 || duplicates !== write.body.events.length) {
+    run.lostOnRetry.add(write);
+    run.problem(
+      `retry of acknowledged events ${write.body.events.map((e) => e.event_id).join(', ')} answered stored ${stored}, duplicates ${duplicates}: they were not all stored any more`,
+    );
+  }
+}
+
+/** An acknowledged registration sent again: it answers as the first time, or it was lost. */
+function checkAckedSessionRetry(run: Run, session: SessionWrite, answer: RegisterSessionResponse): void {
+  if (!isDeepStrictEqual(answer, session.ack)) {
+    run.lostOnRetry.add(session);
+    run.problem(
+      `retry of acknowledged session ${session.body.session_id} answered ${JSON.stringify(answer)}, first ${JSON.stringify(session.ack)}`,
+    );
+  }
+}
+
+/**
+ * An ingest body of new sessions, events for most of them and for some acknowledged sessions, and flags
+ * for a few of either: each item a write of its own.
+ */
+async function ingestNew(run: Run, rng: Random): Promise<void> {
+  run.counts.ingestRequests++;
+  const sessions = Array.from({ length: rng.int(...INGEST_SESSIONS) }, (): SessionWrite => ({
+    body: newSession(rng),
+    ack: undefined,
+    flag: 'none',
+  }));
+  const others = Array.from({ length: rng.int(...INGEST_OTHER_EVENTS) }, () => rng.pick(run.ackedSessions));
+  const targets = [...sessions.filter(() => rng.chance(INGEST_EVENTS_SHARE)), ...others].filter(isDefined);
+  const events = targets.map((session): EventsWrite => ({ body: newEvents(rng, session.body), acked: false }));
+  const flags = [...sessions, rng.pick(run.ackedSessions)]
+    .filter(isDefined)
+    .filter(() => rng.chance(INGEST_FLAG_SHARE));
+  const write: IngestWrite = {
+    body: {
+      sessions: sessions.map((session) => session.body),
+      events: events.map((group) => group.body),
+      irrelevant: flags.map((session) => session.body.session_id),
+    },
+    sessions,
+    events,
+    flags,
+  };
+  run.sessions.push(...sessions);
+  run.eventWrites.push(...events);
+  for (const session of flags) if (session.flag === 'none') session.flag = 'sent';
+  const sent = await run.post<{ results: IngestResults }>(INGEST_PATH, write.body);
+  if (sent.ok) acknowledgeIngest(run, write, sent.answer.results, 'new');
+  else run.unknownOutcome(write, run.retryIngests, rng);
+}
+
+/**
+ * The items of an ingest body against their entries in a 200 answer: every item of these bodies is valid,
+ * so each must be answered 200, as its single route would for a new write (`new`), a retry of a write
+ * whose outcome was unknown (`unknown`) or of an acknowledged one (`acked`).
+ */
+function acknowledgeIngest(
+  run: Run,
+  write: IngestWrite,
+  results: IngestResults,
+  mode: 'new' | 'unknown' | 'acked',
+): void {
+  let accepted = 0;
+  const refused = (entry: ItemRefused | undefined, item: string) => {
+    run.problem(`ingest (${mode}) item ${item} answered ${JSON.stringify(entry)}`);
+  };
+  write.sessions.forEach((session, index) => {
+    const entry = results.sessions[index];
+    if (entry === undefined || 'code' in entry) {
+      refused(entry, `sessions[${index}]`);
+      return;
+    }
+    accepted++;
+    const { status: _status, ...answer } = entry;
+    if (mode === 'acked') checkAckedSessionRetry(run, session, answer);
+    else run.acknowledgeSession(session, answer);
+  });
+  write.events.forEach((events, index) => {
+    const entry = results.events[index];
+    if (entry === undefined || 'code' in entry) {
+      refused(entry, `events[${index}]`);
+      return;
+    }
+    accepted++;
+    const { status: _status, ...answer } = entry;
+    if (mode === 'new') acknowledgeNewEvents(run, events, answer);
+    else if (mode === 'unknown') acknowledgeRetriedEvents(run, events, answer);
+    else checkAckedEventsRetry(run, events, answer);
+  });
+  write.flags.forEach((session, index) => {
+    const entry = results.irrelevant[index];
+    if (entry === undefined || 'code' in entry) {
+      refused(entry, `irrelevant[${index}]`);
+      return;
+    }
+    accepted++;
+    session.flag = 'acked';
+  });
+  const items = write.sessions.length + write.events.length + write.flags.length;
+  if (mode !== 'acked') run.counts.ingestItemsAcked += accepted;
+  // Every item acknowledged: the body is one to re-send as a retry of acknowledged writes.
+  if (mode !== 'acked' && accepted === items) run.ackedIngests.push(write);
+}
+
 /** A retry of an acknowledged write: it must answer 200 as for a stored write (not store it again). */
 async function retryAcked(run: Run, rng: Random): Promise<void> {
   run.counts.retriesOfAcked++;
+  const ingest = rng.chance(SHARE_INGEST) ? rng.pick(run.ackedIngests) : undefined;
+  if (ingest !== undefined) {
+    const sent = await run.post<{ results: IngestResults }>(INGEST_PATH, ingest.body);
+    if (sent.ok) acknowledgeIngest(run, ingest, sent.answer.results, 'acked');
+    return;
+  }
   const events = rng.chance(0.6) ? rng.pick(run.ackedEvents) : undefined;
   if (events !== undefined) {
     const sent = await run.post<AddEventsResponse>(EVENTS_PATH, events.body);
-    if (!sent.ok) return;
-    const { stored, duplicates } = sent.answer;
-    if (stored !== 0 || duplicates !== events.body.events.length) {
-      run.lostOnRetry.add(events);
-      run.problem(
-        `retry of acknowledged events ${events.body.events.map((e) => e.event_id).join(', ')} answered stored ${stored}, duplicates ${duplicates}: they were not all stored any more`,
-      );
-    }
+    if (sent.ok) checkAckedEventsRetry(run, events, sent.answer);
     return;
   }
   const session = rng.pick(run.ackedSessions);
   if (session === undefined) return;
   const sent = await run.post<RegisterSessionResponse>(SESSION_PATH, session.body);
-  if (sent.ok && !isDeepStrictEqual(sent.answer, session.ack)) {
-    run.lostOnRetry.add(session);
-    run.problem(
-      `retry of acknowledged session ${session.body.session_id} answered ${JSON.stringify(sent.answer)}, first ${JSON.stringify(session.ack)}`,
-    );
-  }
+  if (sent.ok) checkAckedSessionRetry(run, session, sent.answer);
 }
 
-/** A retry of a write whose outcome is unknown: it must answer as for the whole write, stored or not. */
+/**
+ * A retry of a write whose outcome is unknown: it must answer as for the whole write, stored or not. An
+ * ingest body is retried whole (as the route asks: every item is idempotent), since its events may be
+ * on sessions that only its own registrations stored.
+ */
 async function retryUnknown(run: Run, rng: Random): Promise<void> {
+  const ingest = rng.chance(SHARE_INGEST * 2) ? rng.take(run.retryIngests) : undefined;
+  if (ingest !== undefined) {
+    const sent = await run.post<{ results: IngestResults }>(INGEST_PATH, ingest.body);
+    if (!sent.ok) {
+      run.retryIngests.push(ingest);
+      return;
+    }
+    run.counts.unknownRetriedAcked++;
+    acknowledgeIngest(run, ingest, sent.answer.results, 'unknown');
+    return;
+  }
   const events = rng.chance(0.5) || run.retrySessions.length === 0 ? rng.take(run.retryEvents) : undefined;
   if (events !== undefined) {
     const sent = await run.post<AddEventsResponse>(EVENTS_PATH, events.body);
@@ -464,17 +630,8 @@ async function retryUnknown(run: Run, rng: Random): Promise<void> {
       run.retryEvents.push(events);
       return;
     }
-    const { stored, duplicates } = sent.answer;
-    const count = events.body.events.length;
-    if (stored === 0 && duplicates === count) run.counts.unknownFoundCommitted++;
-    else if (stored !== count || duplicates !== 0) {
-      run.problem(
-        `retry of cut events request for ${events.body.session_id} answered stored ${stored}, duplicates ${duplicates} of ${count}: part of the request had been stored`,
-      );
-    }
     run.counts.unknownRetriedAcked++;
-    events.acked = true;
-    run.ackedEvents.push(events);
+    acknowledgeRetriedEvents(run, events, sent.answer);
     return;
   }
   const session = rng.take(run.retrySessions);
@@ -493,7 +650,8 @@ async function clientLoop(run: Run, rng: Random): Promise<void> {
     const choice = rng.next();
     if (choice < SHARE_REGISTER || run.ackedSessions.length === 0) await registerNew(run, rng);
     else if (choice < SHARE_REGISTER + SHARE_EVENTS) await postEvents(run, rng);
-    else if (choice < SHARE_REGISTER + SHARE_EVENTS + SHARE_RETRY_ACKED) await retryAcked(run, rng);
+    else if (choice < SHARE_REGISTER + SHARE_EVENTS + SHARE_INGEST) await ingestNew(run, rng);
+    else if (choice < SHARE_REGISTER + SHARE_EVENTS + SHARE_INGEST + SHARE_RETRY_ACKED) await retryAcked(run, rng);
     else await retryUnknown(run, rng);
   }
 }
@@ -663,6 +821,13 @@ async function verify(run: Run, sessions: readonly SessionWrite[], read: Reader)
         verdict.problems.push(`session ${sessionId} is not as registered: ${difference}`);
       }
       if (write.ack === undefined) verdict.unknownPresent++;
+      // A flag sent with an unknown outcome may be there or not; one acknowledged must, one never sent not.
+      if (write.flag === 'acked' && !stored.session.is_irrelevant) {
+        verdict.lost.add(write);
+        verdict.problems.push(`the acknowledged irrelevant flag of ${sessionId} is missing`);
+      } else if (write.flag === 'none' && stored.session.is_irrelevant) {
+        verdict.problems.push(`session ${sessionId} is flagged irrelevant, which no client asked for`);
+      }
     }
     for (const events of eventWrites) {
       const present = events.body.events.filter((e) => stored.events.has(e.event_id));
@@ -849,6 +1014,8 @@ async function crashSafetyRun(backend: Backend, stream: number, teardowns: Teard
       `${run.counts.unknownOutcomes} unknown outcomes: ${run.counts.unknownRetriedAcked} acknowledged on retry (${run.counts.unknownFoundCommitted} events requests had committed), ` +
       `${verdict.unknownPresent} abandoned found stored, ${verdict.unknownAbsent} not; ` +
       `${run.counts.unavailable} 503s, ${run.counts.strayErrors} connection errors without a kill; ` +
+      `${formatted(run.counts.ingestRequests)} ingest bodies, ${formatted(run.counts.ingestItemsAcked)} of their items acknowledged (${formatted(run.ackedIngests.length)} bodies whole), ` +
+      `${run.sessions.filter((w) => w.flag === 'acked').length} flags acknowledged; ` +
       `store: ${formatted(extra.sessions)} sessions, ${formatted(extra.events)} events; ` +
       `${((ingested - started) / 1000).toFixed(1)} s ingesting, ${((performance.now() - started) / 1000).toFixed(1)} s in all`,
   );

@@ -5,7 +5,7 @@
  * bytes inserted) and the whitespace between tokens.
  */
 import fc from 'fast-check';
-import type { BodyRoute } from './routes.js';
+import type { BodyRoute, IngestSection } from './routes.js';
 import {
   applyMutation,
   arr,
@@ -18,7 +18,14 @@ import {
   type Raw,
   type RefPool,
 } from './raw-json.js';
-import { BASELINE_SESSIONS, EVENT_POOL, OBJECT_POOL, RELEASE_POOL, SESSION_POOL } from './settings.js';
+import {
+  BASELINE_SESSIONS,
+  EVENT_POOL,
+  MAX_INGEST_ITEMS,
+  OBJECT_POOL,
+  RELEASE_POOL,
+  SESSION_POOL,
+} from './settings.js';
 import {
   hostileKey,
   hostileNumber,
@@ -99,49 +106,56 @@ const validResult = (objectId: string) =>
       ]),
     );
 
-const validSessionBody: fc.Arbitrary<Raw> = fc
-  .record({
-    sessionId: newSessionId,
-    query: fc.oneof(
-      fc.string({ maxLength: 30 }).map(str),
-      fc.constant(str('')),
-      fc.string({ unit: 'grapheme', maxLength: 20 }).map(str),
-      metaObject,
-      fc.array(jsonValue, { maxLength: 3 }).map(fromJson),
-    ),
-    results: fc.oneof(
-      {
-        arbitrary: fc
-          .uniqueArray(oneOfStrings(OBJECT_POOL), { maxLength: 6 })
-          .chain((ids) => (ids.length === 0 ? fc.constant<Raw[]>([]) : fc.tuple(...ids.map(validResult)))),
-        weight: 40,
-      },
-      // Close to the limit of results per session (1000), and just over it.
-      {
-        arbitrary: fc
-          .constantFrom(999, 1000, 1001)
-          .map((count) => Array.from({ length: count }, (_, i) => obj([['object_id', str(`many-${i}`)]]))),
-        weight: 1,
-      },
-    ),
-    searchMeta: optional(metaObject),
-    payloadFilter: optional(metaObject),
-    sortBy: optional(metaObject),
-    userId: optional(fc.oneof(plainId, unicodeId)),
-    createdAt: optional(validTimestamp),
-  })
-  .map((s) =>
-    objectOf([
-      ['session_id', s.sessionId],
-      ['search_query', s.query],
-      ['search_results', arr(s.results)],
-      ['search_meta', s.searchMeta],
-      ['payload_filter', s.payloadFilter],
-      ['sort_by', s.sortBy],
-      ['user_id', s.userId],
-      ['created_at', s.createdAt],
-    ]),
-  );
+const fewResults: fc.Arbitrary<Raw[]> = fc
+  .uniqueArray(oneOfStrings(OBJECT_POOL), { maxLength: 6 })
+  .chain((ids) => (ids.length === 0 ? fc.constant<Raw[]>([]) : fc.tuple(...ids.map(validResult))));
+/** Close to the limit of results per session (1000), and just over it. */
+const manyResults: fc.Arbitrary<Raw[]> = fc
+  .constantFrom(999, 1000, 1001)
+  .map((count) => Array.from({ length: count }, (_, i) => obj([['object_id', str(`many-${i}`)]])));
+
+const sessionBody = (results: fc.Arbitrary<Raw[]>, sessionId = newSessionId): fc.Arbitrary<Raw> =>
+  fc
+    .record({
+      sessionId,
+      query: fc.oneof(
+        fc.string({ maxLength: 30 }).map(str),
+        fc.constant(str('')),
+        fc.string({ unit: 'grapheme', maxLength: 20 }).map(str),
+        metaObject,
+        fc.array(jsonValue, { maxLength: 3 }).map(fromJson),
+      ),
+      results,
+      searchMeta: optional(metaObject),
+      payloadFilter: optional(metaObject),
+      sortBy: optional(metaObject),
+      userId: optional(fc.oneof(plainId, unicodeId)),
+      createdAt: optional(validTimestamp),
+    })
+    .map((s) =>
+      objectOf([
+        ['session_id', s.sessionId],
+        ['search_query', s.query],
+        ['search_results', arr(s.results)],
+        ['search_meta', s.searchMeta],
+        ['payload_filter', s.payloadFilter],
+        ['sort_by', s.sortBy],
+        ['user_id', s.userId],
+        ['created_at', s.createdAt],
+      ]),
+    );
+
+const validSessionBody = sessionBody(
+  fc.oneof({ arbitrary: fewResults, weight: 40 }, { arbitrary: manyResults, weight: 1 }),
+);
+/**
+ * A registration with a few results (an ingest body carries several; the limits are the single route's),
+ * more often of a new id, so that events in the same body find a session they can be added to.
+ */
+const fewSessionBody = sessionBody(
+  fewResults,
+  fc.oneof({ arbitrary: plainId, weight: 3 }, { arbitrary: newSessionId, weight: 2 }),
+);
 
 const validEvent: fc.Arbitrary<Raw> = fc
   .record({
@@ -174,36 +188,25 @@ const manyEvents: fc.Arbitrary<Raw[]> = fc
     ),
   );
 
-const validEventsBody: fc.Arbitrary<Raw> = fc
-  .tuple(
-    knownSessionId,
-    fc.oneof({ arbitrary: fc.array(validEvent, { maxLength: 6 }), weight: 40 }, { arbitrary: manyEvents, weight: 1 }),
-  )
-  .map(([sessionId, events]) =>
+const eventsBody = (events: fc.Arbitrary<Raw[]>): fc.Arbitrary<Raw> =>
+  fc.tuple(knownSessionId, events).map(([sessionId, list]) =>
     obj([
       ['session_id', sessionId],
-      ['events', arr(events)],
+      ['events', arr(list)],
     ]),
   );
+const fewEvents = fc.array(validEvent, { maxLength: 6 });
+const validEventsBody = eventsBody(
+  fc.oneof({ arbitrary: fewEvents, weight: 40 }, { arbitrary: manyEvents, weight: 1 }),
+);
+/** Events groups of a few events, for ingest bodies (see fewSessionBody). */
+const fewEventsBody = eventsBody(fc.array(validEvent, { maxLength: 4 }));
 
 const validIrrelevantBody: fc.Arbitrary<Raw> = knownSessionId.map((sessionId) => obj([['session_id', sessionId]]));
 
 const validReleaseBody: fc.Arbitrary<Raw> = fc
   .oneof({ arbitrary: oneOfStrings(RELEASE_POOL).map(str), weight: 5 }, { arbitrary: plainId, weight: 1 })
   .map((releaseId) => obj([['release_id', releaseId]]));
-
-export const VALID_BODIES: Readonly<Record<BodyRoute, fc.Arbitrary<Raw>>> = {
-  register: validSessionBody,
-  events: validEventsBody,
-  irrelevant: validIrrelevantBody,
-  release: validReleaseBody,
-};
-const FIELDS: Readonly<Record<BodyRoute, readonly string[]>> = {
-  register: words('session_id search_query search_results search_meta payload_filter sort_by user_id created_at'),
-  events: ['session_id', 'events'],
-  irrelevant: ['session_id'],
-  release: ['release_id'],
-};
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { arbitrary: fc.record({ op: fc.constant('replace' as const), at: fc.nat(), value: hostileValue }), weight: 6 },
@@ -236,6 +239,154 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
     weight: 1,
   },
 );
+
+/** A valid body, then 1..3 things broken. */
+const broken = (valid: fc.Arbitrary<Raw>): fc.Arbitrary<Raw> =>
+  fc
+    .tuple(valid, fc.array(mutation, { minLength: 1, maxLength: 3 }))
+    .map(([raw, mutations]) => mutations.reduce(applyMutation, raw));
+
+// ----- ingest bodies: items of the single routes in one body -----
+
+/** The value of `key` in a raw object, if it is one and has the key. */
+function entryOf(raw: Raw, key: string): Raw | undefined {
+  if (raw.t !== 'obj') return undefined;
+  return raw.entries.find(([name]) => name.t === 'str' && name.value === key)?.[1];
+}
+
+/** A raw object with the value of `key` edited (and added when `add`); anything else as it is. */
+function withEntry(raw: Raw, key: string, edit: (value: Raw | undefined) => Raw, add = false): Raw {
+  if (raw.t !== 'obj') return raw;
+  const has = entryOf(raw, key) !== undefined;
+  if (!has && !add) return raw;
+  const entries = has
+    ? raw.entries.map(([name, value]) =>
+        name.t === 'str' && name.value === key ? ([name, edit(value)] as const) : ([name, value] as const),
+      )
+    : [...raw.entries, [str(key), edit(undefined)] as const];
+  return { t: 'obj', entries };
+}
+
+/**
+ * A copy of an item that differs from it where its route compares content, so that one of the two is
+ * refused with a conflict (which one depends on which commits first, when both are in one section).
+ */
+function conflicting(item: Raw, section: IngestSection, salt: number): Raw {
+  if (section === 'sessions') return withEntry(item, 'search_query', () => str(`another query ${salt}`), true);
+  if (section === 'events') {
+    return withEntry(item, 'events', (events) =>
+      events?.t === 'arr' && events.items[0]
+        ? arr([withEntry(events.items[0], 'object_id', () => str(`o-other-${salt}`)), ...events.items.slice(1)])
+        : (events ?? arr([])),
+    );
+  }
+  return item;
+}
+
+/** Items mostly valid, some broken as single routes' bodies are, a few of any value. */
+const itemOf = (valid: fc.Arbitrary<Raw>) =>
+  fc.oneof(
+    { arbitrary: valid, weight: 8 },
+    { arbitrary: broken(valid), weight: 3 },
+    { arbitrary: hostileValue, weight: 1 },
+  );
+
+/** Which session of the body's own registrations an item names (by index), or null for another id. */
+const ownSession = fc.option(fc.nat(), { nil: null, freq: 3 });
+
+/** Re-sent items (the same item twice) and conflicting ones, in one section: what a retrying client sends. */
+interface Echo {
+  readonly section: IngestSection;
+  readonly from: number;
+  readonly to: number;
+  readonly conflict: boolean;
+}
+const echo: fc.Arbitrary<Echo> = fc.record({
+  section: fc.constantFrom<IngestSection>('sessions', 'events', 'irrelevant'),
+  from: fc.nat(),
+  to: fc.nat(),
+  conflict: fc.boolean(),
+});
+
+/**
+ * One section of far more items than usual: up to the limit of items per section (items refused one by
+ * one: a registration without fields costs no write), and just over it (the body refused whole).
+ */
+const bigSection: fc.Arbitrary<readonly [IngestSection, Raw[]]> = fc.oneof(
+  fc
+    .constantFrom(MAX_INGEST_ITEMS - 1, MAX_INGEST_ITEMS, MAX_INGEST_ITEMS + 1)
+    .map((count): readonly [IngestSection, Raw[]] => ['sessions', Array.from({ length: count }, () => obj([]))]),
+  fc.constant<readonly [IngestSection, Raw[]]>([
+    'irrelevant',
+    Array.from({ length: MAX_INGEST_ITEMS + 1 }, (_, index): Raw => ({ t: 'ref', pool: 'recent', index })),
+  ]),
+);
+
+/**
+ * An ingest body: registrations, events groups (some on sessions registered in the same body) and
+ * irrelevant flags, valid items mixed with broken ones, re-sent and conflicting copies among them; the
+ * sections in either order, empty ones left out or sent as [].
+ */
+const mixedIngestBody: fc.Arbitrary<Raw> = fc
+  .record({
+    sessions: fc.array(itemOf(fewSessionBody), { maxLength: 4 }),
+    events: fc.array(fc.tuple(ownSession, itemOf(fewEventsBody)), { maxLength: 4 }),
+    irrelevant: fc.array(
+      fc.tuple(ownSession, fc.oneof({ arbitrary: knownSessionId, weight: 6 }, { arbitrary: hostileValue, weight: 1 })),
+      { maxLength: 3 },
+    ),
+    echoes: fc.array(echo, { maxLength: 2 }),
+    empty: fc.constantFrom('omit', 'omit', 'send'),
+    reversed: fc.boolean(),
+  })
+  .map(({ sessions, events, irrelevant, echoes, empty, reversed }) => {
+    const ids = sessions.flatMap((item) => entryOf(item, 'session_id') ?? []);
+    const own = (index: number | null): Raw | undefined =>
+      index === null || ids.length === 0 ? undefined : ids[index % ids.length];
+    const sections: Record<IngestSection, Raw[]> = {
+      sessions,
+      events: events.map(([index, item]) => {
+        const id = own(index);
+        return id ? withEntry(item, 'session_id', () => id) : item;
+      }),
+      irrelevant: irrelevant.map(([index, id]) => own(index) ?? id),
+    };
+    echoes.forEach(({ section, from, to, conflict }, salt) => {
+      const items = sections[section];
+      const original = items[from % Math.max(1, items.length)];
+      if (!original) return;
+      const copy = conflict ? conflicting(original, section, salt) : original;
+      sections[section] = [...items.slice(0, to % (items.length + 1)), copy, ...items.slice(to % (items.length + 1))];
+    });
+    const order: IngestSection[] = reversed
+      ? ['irrelevant', 'events', 'sessions']
+      : ['sessions', 'events', 'irrelevant'];
+    return obj(
+      order.flatMap((section) =>
+        sections[section].length > 0 || empty === 'send' ? [[section, arr(sections[section])] as const] : [],
+      ),
+    );
+  });
+
+/** Now and then a body of one huge section. */
+const validIngestBody: fc.Arbitrary<Raw> = fc.oneof(
+  { arbitrary: mixedIngestBody, weight: 40 },
+  { arbitrary: bigSection.map(([section, items]) => obj([[section, arr(items)]])), weight: 1 },
+);
+export const VALID_BODIES: Readonly<Record<BodyRoute, fc.Arbitrary<Raw>>> = {
+  register: validSessionBody,
+  events: validEventsBody,
+  irrelevant: validIrrelevantBody,
+  ingest: validIngestBody,
+  release: validReleaseBody,
+};
+const FIELDS: Readonly<Record<BodyRoute, readonly string[]>> = {
+  register: words('session_id search_query search_results search_meta payload_filter sort_by user_id created_at'),
+  events: ['session_id', 'events'],
+  irrelevant: ['session_id'],
+  ingest: ['sessions', 'events', 'irrelevant'],
+  release: ['release_id'],
+};
 
 // ----- whole bodies -----
 
@@ -276,10 +427,7 @@ export const bodyOf = (raw: fc.Arbitrary<Raw>, post: fc.Arbitrary<PostOp> = post
   fc.record({ raw, post, space });
 
 /** A valid body of `route`, then 1..3 things broken. */
-export const mutatedBody = (route: BodyRoute): fc.Arbitrary<Raw> =>
-  fc
-    .tuple(VALID_BODIES[route], fc.array(mutation, { minLength: 1, maxLength: 3 }))
-    .map(([raw, mutations]) => mutations.reduce(applyMutation, raw));
+export const mutatedBody = (route: BodyRoute): fc.Arbitrary<Raw> => broken(VALID_BODIES[route]);
 
 /** Every field of `route` present, each valid-looking or of a hostile value, plus perhaps unknown fields. */
 export const fieldsBody = (route: BodyRoute): fc.Arbitrary<Raw> =>

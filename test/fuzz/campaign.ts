@@ -11,24 +11,27 @@ import { join } from 'node:path';
 import type { SessionWithEvents } from '../../src/schemas/records.js';
 import type { Backend } from '../support/backends.js';
 import type { TestApp } from '../support/test-app.js';
+import { ingestAnswerProblems, ingestOutcomes, writeTargets } from './ingest-answers.js';
 import {
   canonical,
   difference,
-  isPlausibleId,
   messageOf,
   Model,
   ModelMismatch,
   nonFinitePaths,
   pageWithSortedEvents,
   parsedBody,
+  PHASES,
   problemCode,
   responseProblems,
+  type Phase,
 } from './model.js';
 import { Connection, type HttpResponse } from './raw-client.js';
 import type { RefPool } from './raw-json.js';
 import { describeRequest, prepareRequest, type Prepared } from './request-bytes.js';
 import type { Cut, Template } from './request-generators.js';
-import { WRITE_ROUTES, type RouteName } from './routes.js';
+import { WRITE_ROUTES } from './routes.js';
+import { MAX_RETRIED_BODY_BYTES } from './settings.js';
 
 /** Longest wait for one complete response. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -57,6 +60,8 @@ export class Campaign {
   readonly byStatus = new Map<string, number>();
   readonly byLabel = new Map<string, number>();
   readonly byCode = new Map<string, number>();
+  /** The items of acknowledged ingest requests, by section, status and code. */
+  readonly byItem = new Map<string, number>();
   readonly failures = new Map<string, FailureGroup>();
   failureCount = 0;
   /** Acknowledged writes, re-sent by `retry` requests. */
@@ -177,19 +182,35 @@ export class Campaign {
       }),
     );
     const answered = outcomes.filter((outcome) => outcome !== null);
+    this.model.beginStep();
     for (const { request, response } of answered) {
       this.count(this.byStatus, String(response.status));
-      this.count(this.byCode, problemCode(response) ?? String(response.status));
+      const code = problemCode(response);
+      this.count(this.byCode, code ?? String(response.status));
       for (const problem of responseProblems(request, response)) this.fail(request, problem);
+      for (const problem of ingestAnswerProblems(request, response)) this.fail(request, problem);
+      for (const item of ingestOutcomes(request, response)) this.count(this.byItem, item);
+      if (alone && code !== null && response.status >= 400 && response.status < 500) {
+        this.judgeRefusal(request, code);
+      }
     }
-    // Acknowledged writes in an order the service could have committed them in: sessions before what refers
-    // to them. Within a burst, how many events each request stored depends on the commit order: only their
-    // sum is checked.
-    const order: readonly RouteName[] = ['register', 'release', 'events', 'irrelevant'];
-    const acknowledged = answered
-      .filter(({ request, response }) => response.status < 300 && request.method !== 'HEAD')
-      .sort((a, b) => order.indexOf(a.request.route) - order.indexOf(b.request.route));
-    for (const { request, response } of acknowledged) this.acknowledge(request, response, alone);
+    // Acknowledged writes in an order the service could have committed them in, phase by phase: sessions
+    // before what refers to them (an ingest request has a part in several phases). Within a burst, how many
+    // events each request stored depends on the commit order: only their sum is checked.
+    const acknowledged = answered.flatMap(({ request, response }) => {
+      // Reads change nothing, and some answer other than one JSON document (JSON Lines, Parquet).
+      if (response.status >= 300 || request.method === 'HEAD' || !WRITE_ROUTES.includes(request.route)) return [];
+      try {
+        return [{ request, answer: JSON.parse(response.body.toString('utf8')) as unknown }];
+      } catch {
+        return []; // responseProblems reports it
+      }
+    });
+    for (const phase of PHASES) {
+      for (const { request, answer } of acknowledged) this.acknowledge(request, answer, alone, phase);
+    }
+    for (const { request } of acknowledged) this.remember(request);
+    await this.settleUncertainEvents(requests[0] ?? null);
     for (const { request, response } of answered) {
       if (alone && request.probeSession !== null) this.compareRead(request, response);
     }
@@ -198,22 +219,52 @@ export class Campaign {
     }
   }
 
-  /** Applies an acknowledged (2xx) request to the model. */
-  private acknowledge(request: Prepared, response: HttpResponse, exactCounts: boolean): void {
+  /** Applies the part of `phase` of an acknowledged (2xx) write to the model. */
+  private acknowledge(request: Prepared, answer: unknown, alone: boolean, phase: Phase): void {
     try {
-      // Reads change nothing, and some answer other than one JSON document (JSON Lines, Parquet).
-      if (!WRITE_ROUTES.includes(request.route)) return;
-      this.model.apply(request, JSON.parse(response.body.toString('utf8')), exactCounts);
+      this.model.apply(request, answer, { alone, phase });
+    } catch (error) {
+      if (!(error instanceof ModelMismatch)) throw error;
+      this.fail(request, `acknowledged write does not match the model: ${error.message}`);
+    }
+  }
+
+  /** What an acknowledged write leaves beyond the model: a number stored wrongly, a request to re-send. */
+  private remember(request: Prepared): void {
+    try {
       for (const path of nonFinitePaths(parsedBody(request.body), '')) {
         this.fail(
           request,
           `acknowledged a number that JSON.parse reads as Infinity (so it is stored as null): ${path}`,
         );
       }
-      if (request.body && request.body.length <= 100_000) this.history.push(request);
     } catch (error) {
       if (!(error instanceof ModelMismatch)) throw error;
       this.fail(request, `acknowledged write does not match the model: ${error.message}`);
+    }
+    if (request.body && request.body.length <= MAX_RETRIED_BODY_BYTES) this.history.push(request);
+  }
+
+  /** A refusal (4xx) of a request alone in its step must agree with the model: see Model.judgeSingleRefusal. */
+  private judgeRefusal(request: Prepared, code: string): void {
+    try {
+      this.model.judgeSingleRefusal(request, code);
+    } catch (error) {
+      if (!(error instanceof ModelMismatch)) throw error;
+      this.fail(request, `refusal does not match the model: ${error.message}`);
+    }
+  }
+
+  /** Events the step's commit order decided (Model.uncertainEvents): the model takes the version stored. */
+  private async settleUncertainEvents(request: Prepared | null): Promise<void> {
+    for (const { sessionId, eventId, versions } of [...this.model.uncertainEvents.values()]) {
+      const [stored] = await this.t.store.findEvents(sessionId, [eventId]);
+      if (!this.model.settleEvent(sessionId, eventId, stored ?? null)) {
+        this.fail(
+          request,
+          `event ${JSON.stringify(eventId)} of ${JSON.stringify(sessionId)} is stored as ${canonical(stored ?? null)}, none of the acknowledged ${canonical(versions)}`,
+        );
+      }
     }
   }
 
@@ -279,14 +330,17 @@ export class Campaign {
     } catch {
       return;
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return;
-    const fields = body as Record<string, unknown>;
     if (request.route === 'release') {
       for (const problem of await this.compareReleases()) this.fail(request, problem);
       return;
     }
-    const sessionId = fields.session_id;
-    if (!isPlausibleId(sessionId)) return;
+    for (const [sessionId, eventIds] of writeTargets(request.route, body)) {
+      await this.compareSession(request, sessionId, [...eventIds]);
+    }
+  }
+
+  /** A session and some of its events in the store, against the model. */
+  private async compareSession(request: Prepared, sessionId: string, eventIds: readonly string[]): Promise<void> {
     const session = this.model.sessions.get(sessionId);
     const stored = await this.t.store.findSession(sessionId);
     const expected = session ? canonical(this.model.expectedRecord(session)) : 'null';
@@ -297,16 +351,6 @@ export class Campaign {
       );
       return;
     }
-    if (request.route !== 'events' || !Array.isArray(fields.events)) return;
-    const eventIds = [
-      ...new Set(
-        fields.events.flatMap((e: unknown) =>
-          typeof e === 'object' && e !== null && isPlausibleId((e as Record<string, unknown>).event_id)
-            ? [(e as Record<string, string>).event_id]
-            : [],
-        ),
-      ),
-    ].filter((eventId): eventId is string => typeof eventId === 'string');
     if (eventIds.length === 0) return;
     const byId = (a: { event_id: string }, b: { event_id: string }) => (a.event_id < b.event_id ? -1 : 1);
     const storedEvents = (await this.t.store.findEvents(sessionId, eventIds)).sort(byId);

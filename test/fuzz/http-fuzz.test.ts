@@ -6,7 +6,9 @@
  * few at once on parallel connections (so that the service's group commit mixes them). Every answer must be
  * 2xx or a 4xx problem+json, never a 5xx, a hang or a dropped connection; requests cut off mid-body must
  * leave the server answering. A model of what acknowledged (2xx) writes stored is compared with the store
- * after every write and, in full, at the end: rejected requests change nothing.
+ * after every write and, in full, at the end: rejected requests change nothing. The items of POST /ingest
+ * are writes too: each must be answered as its single route would, and accepted ones stored, refused ones
+ * not; a refusal of a request alone must agree with the model (no 404 for a session it holds, say).
  *
  * FUZZ_RUNS (default 5000) sets the number of property runs on SQLite (a run is one request, or a burst of
  * 2 to 4); PostgreSQL gets a fifth of them. FUZZ_SEED replays a campaign (the seed is printed); every
@@ -14,8 +16,9 @@
  *
  * This file runs the campaign; the parts live beside it: the generators (raw-json.ts, value-generators.ts,
  * body-generators.ts, request-generators.ts), the bytes of a request (request-bytes.ts), the raw socket
- * client (raw-client.ts), the oracle (model.ts), the campaign's state and steps (campaign.ts), the data
- * written first (baseline.ts), the routes (routes.ts) and the service's settings (settings.ts).
+ * client (raw-client.ts), the oracle (model.ts; ingest-answers.ts for the shape of the ingest route's
+ * answers), the campaign's state and steps (campaign.ts), the data written first (baseline.ts), the routes
+ * (routes.ts) and the service's settings (settings.ts).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -86,7 +89,8 @@ async function fuzz(backend: Backend, runs: number): Promise<void> {
         `${campaign.failureCount} failures, ${seconds} s`;
       console.log(
         `${summary}\n  ${campaign.run} runs, seed ${SEED}; by code {${tally(campaign.byCode)}}; ` +
-          `by kind {${tally(campaign.byLabel)}}; acknowledged: ${campaign.model.sessions.size} sessions, ` +
+          `by kind {${tally(campaign.byLabel)}}; ingest items {${tally(campaign.byItem)}}; ` +
+          `acknowledged: ${campaign.model.sessions.size} sessions, ` +
           `${campaign.model.releases.size} releases`,
       );
       if (campaign.failureCount > 0 || stopped !== null) {

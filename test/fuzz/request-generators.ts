@@ -362,7 +362,15 @@ function writeRequest(label: string, route: BodyRoute, body: fc.Arbitrary<BodySp
   });
 }
 
-const bodyRoute = fc.constantFrom<BodyRoute>('register', 'register', 'events', 'events', 'irrelevant', 'release');
+const bodyRoute = fc.constantFrom<BodyRoute>(
+  'register',
+  'register',
+  'events',
+  'events',
+  'irrelevant',
+  'ingest',
+  'release',
+);
 
 const validRequest = bodyRoute.chain((route) =>
   writeRequest(`valid ${route}`, route, bodyOf(VALID_BODIES[route], fc.constant({ op: 'none' } as const))),

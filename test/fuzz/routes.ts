@@ -6,7 +6,7 @@
  */
 import type { ErrorCode } from '../../src/domain/errors.js';
 import { loadConfig } from '../../src/config/config.js';
-import { routeErrorCodes } from '../../src/http/route-declarations.js';
+import { routeErrorCodes, routeStatusOf } from '../../src/http/route-declarations.js';
 import type { RouteDefinition } from '../../src/http/routes/route-definition.js';
 import { ROUTES as SERVICE_ROUTES } from '../../src/http/routes/route-list.js';
 import { APP_VARIABLES } from './settings.js';
@@ -16,6 +16,7 @@ export type RouteName =
   | 'register'
   | 'events'
   | 'irrelevant'
+  | 'ingest'
   | 'getSession'
   | 'release'
   | 'batchSessions'
@@ -31,12 +32,15 @@ export interface FuzzRoute {
   readonly internal: boolean;
   /** The codes the route is documented to answer with (its OpenAPI error responses). */
   readonly codes: ReadonlySet<ErrorCode>;
+  /** The HTTP status the route answers a code with (as its OpenAPI error responses say). */
+  readonly statusOf: (code: ErrorCode) => number;
 }
 
 const NAMES: Readonly<Record<RouteName, readonly ['GET' | 'POST', string]>> = {
   register: ['POST', '/api/v1/clickstream/session'],
   events: ['POST', '/api/v1/clickstream/session/events'],
   irrelevant: ['POST', '/api/v1/clickstream/session/irrelevant'],
+  ingest: ['POST', '/api/v1/clickstream/ingest'],
   getSession: ['GET', '/api/v1/clickstream/session'],
   release: ['POST', '/api/v1/clickstream/internal/batch/release'],
   batchSessions: ['GET', '/api/v1/clickstream/internal/batch/sessions'],
@@ -72,6 +76,7 @@ export function fuzzRoutes(): Readonly<Record<RouteName, FuzzRoute>> {
       path: route.url,
       internal: route.access !== 'client',
       codes: new Set(routeErrorCodes(route, config)),
+      statusOf: (code) => routeStatusOf(route, code),
     };
     return [name, fuzzed] as const;
   });
@@ -81,8 +86,8 @@ export function fuzzRoutes(): Readonly<Record<RouteName, FuzzRoute>> {
 export const ROUTES = fuzzRoutes();
 
 /** The routes that take a JSON body. */
-export type BodyRoute = 'register' | 'events' | 'irrelevant' | 'release';
-export const WRITE_ROUTES: readonly RouteName[] = ['register', 'events', 'irrelevant', 'release'];
+export type BodyRoute = 'register' | 'events' | 'irrelevant' | 'ingest' | 'release';
+export const WRITE_ROUTES: readonly RouteName[] = ['register', 'events', 'irrelevant', 'ingest', 'release'];
 export const READ_ROUTES: readonly RouteName[] = [
   'getSession',
   'batchSessions',
@@ -91,3 +96,28 @@ export const READ_ROUTES: readonly RouteName[] = [
   'bias',
   'trainingData',
 ];
+
+/** The single routes whose bodies are the items of an ingest body, by its sections, in the order applied. */
+export type ItemRoute = 'register' | 'events' | 'irrelevant';
+export const INGEST_SECTIONS = [
+  { section: 'sessions', route: 'register' },
+  { section: 'events', route: 'events' },
+  { section: 'irrelevant', route: 'irrelevant' },
+] as const satisfies readonly { section: string; route: ItemRoute }[];
+export type IngestSection = (typeof INGEST_SECTIONS)[number]['section'];
+
+/**
+ * The codes an item of the ingest route may be refused with: those its single route documents, but for
+ * those about the request as a whole, which the ingest route documents itself (keys, media type, the
+ * store failing or full); `validation_failed` is both, since an item is validated as its route's body.
+ */
+export const ITEM_CODES: Readonly<Record<ItemRoute, ReadonlySet<ErrorCode>>> = {
+  register: itemCodes('register'),
+  events: itemCodes('events'),
+  irrelevant: itemCodes('irrelevant'),
+};
+
+function itemCodes(route: ItemRoute): ReadonlySet<ErrorCode> {
+  const whole = ROUTES.ingest.codes;
+  return new Set([...ROUTES[route].codes].filter((code) => code === 'validation_failed' || !whole.has(code)));
+}

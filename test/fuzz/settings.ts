@@ -10,13 +10,20 @@ export const INGEST_KEY_2 = 'fuzz-ingest-key-second-98765432';
 export const WRONG_KEY = 'fuzz-wrong-key-0123456789abcdef';
 
 export const MAX_ID_LENGTH = 256;
+/** The largest acknowledged body that `retry` requests send again. */
+export const MAX_RETRIED_BODY_BYTES = 100_000;
+/** The deepest JSON nesting a body may have. */
+export const MAX_JSON_DEPTH = 32;
+/** Most items in each section of an ingest body (the default, set explicitly so that the model knows it). */
+export const MAX_INGEST_ITEMS = 1000;
 
 /** The environment of the app under test. */
 export const APP_VARIABLES = {
   CLICKSTREAM_ADMIN_KEY: ADMIN_KEY,
   CLICKSTREAM_INGEST_KEYS: `${INGEST_KEY},${INGEST_KEY_2}`,
   CLICKSTREAM_MAX_ID_LENGTH: String(MAX_ID_LENGTH),
-  CLICKSTREAM_MAX_JSON_DEPTH: '32',
+  CLICKSTREAM_MAX_INGEST_ITEMS: String(MAX_INGEST_ITEMS),
+  CLICKSTREAM_MAX_JSON_DEPTH: String(MAX_JSON_DEPTH),
   CLICKSTREAM_LATE_EVENT_GRACE_SECONDS: '600',
 };
 
