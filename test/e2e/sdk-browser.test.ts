@@ -222,6 +222,7 @@ describe('the SDK in Chromium, on a page of another origin', () => {
       CLICKSTREAM_ADMIN_KEY: ADMIN,
       CLICKSTREAM_INGEST_KEYS: INGEST,
       CLICKSTREAM_CORS_ORIGINS: `http://localhost:${pages.port}`,
+      CLICKSTREAM_DEMO: '1',
     });
   };
 
@@ -322,6 +323,28 @@ describe('the SDK in Chromium, on a page of another origin', () => {
     };
   }
 
+  it('runs the demo as the service serves it at /demo/, under its content security policy', async () => {
+    assert.ok(browser);
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('console', (message) => {
+      if (message.type() === 'error') refused.push(message.text());
+    });
+    await page.goto(`http://127.0.0.1:${servicePort}/demo/?key=${INGEST}`);
+    await page.waitForFunction(() => (globalThis as unknown as Partial<DemoWindow>).demo?.ready === true);
+    // The key is kept for the tab, out of the address and of the links.
+    assert.doesNotMatch(page.url(), /key=/);
+    await page.fill('#query', 'wool');
+    await page.press('#query', 'Enter');
+    const sessionId = await page.evaluate(() => (globalThis as unknown as DemoWindow).demo.last?.id ?? '');
+    assert.doesNotMatch(String(await page.getAttribute('#results a >> nth=0', 'href')), /key=/);
+    await Promise.all([page.waitForURL(/item=/), page.click('#results a >> nth=0')]);
+    await arrived([sessionId], () => 1);
+    assert.deepEqual(refused, []);
+    await context.close();
+  });
+
   it('delivers a click followed at once by navigation to another site (beacon)', async () => {
     assert.ok(browser);
     const context = await browser.newContext();
@@ -409,7 +432,7 @@ describe('the SDK in Chromium, on a page of another origin', () => {
     await context.close();
   });
 
-  it('sends 1,000 events on 50 searches made in a few seconds in at most 40 requests', async () => {
+  it('sends 1,000 events on 50 searches made in a few seconds in at most 40 requests', async (t) => {
     assert.ok(browser);
     const context = await browser.newContext();
     const seen = watch(context);
@@ -436,6 +459,7 @@ describe('the SDK in Chromium, on a page of another origin', () => {
     const stored = await arrived(ids, () => 20);
     assert.equal(stored.length, 1000);
     assert.ok(seen.sent.requests.length <= 40, `${seen.sent.requests.length} requests`);
+    t.diagnostic(`${seen.sent.requests.length} requests for 1,000 events on 50 searches and one refused search`);
     seen.check([...ids, bad], stored);
     assert.equal((await storedSessions()).has(bad), false);
     const problems = await page.evaluate(() => (globalThis as unknown as DemoWindow).demo.problems);
