@@ -23,7 +23,7 @@ export async function registerDemo(app: App): Promise<void> {
       setHeaders: (reply) => {
         void reply.header(
           'content-security-policy',
-          "default-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'",
+          "default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'",
         );
       },
     }),
