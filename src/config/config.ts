@@ -40,6 +40,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Serve the demo search page at /demo. */
   readonly demo: boolean;
+  /** Count requests and serve Prometheus metrics at /metrics. */
+  readonly metrics: boolean;
+  /** Serve /metrics without a key. */
+  readonly metricsPublic: boolean;
   readonly limits: Limits;
 }
 
@@ -76,6 +80,8 @@ export function loadConfig(
     trustProxy: false,
     logLevel: 'info',
     demo: false,
+    metrics: true,
+    metricsPublic: false,
     limits: {
       maxBodyBytes: 0,
       maxResultsPerSession: 0,

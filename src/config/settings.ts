@@ -323,6 +323,22 @@ export const SETTINGS: readonly Setting[] = [
     assign: (c, v) => (c.trustProxy = v as string | false),
   },
   {
+    variable: 'CLICKSTREAM_METRICS',
+    defaultValue: '1',
+    help: 'Serve Prometheus metrics at GET /metrics (admin key) and count requests for them. 1/true or 0/false.',
+    usedFor: ['service'],
+    parse: flag,
+    assign: (c, v) => (c.metrics = v === true),
+  },
+  {
+    variable: 'CLICKSTREAM_METRICS_PUBLIC',
+    defaultValue: '0',
+    help: 'Serve GET /metrics without a key (for a scraper on a private network; its labels hold no id, key or query). 1/true or 0/false.',
+    usedFor: ['service'],
+    parse: flag,
+    assign: (c, v) => (c.metricsPublic = v === true),
+  },
+  {
     variable: 'CLICKSTREAM_DEMO',
     defaultValue: '0',
     help: 'Serve the demo search page (examples/demo-search) at /demo: a small catalog whose searches and clicks are sent with the SDK. 1/true or 0/false.',

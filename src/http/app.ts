@@ -6,6 +6,7 @@ import { type Clock, systemClock } from '../domain/time.js';
 import { BatchService } from '../services/batches.js';
 import { BulkIngestService } from '../services/bulk-ingest.js';
 import { IngestService } from '../services/ingest.js';
+import { NO_OBSERVER } from '../services/observer.js';
 import { AddEventsBody, MarkIrrelevantBody, RegisterSessionBody } from '../schemas/payloads.js';
 import { TaskService } from '../services/tasks.js';
 import { TrainingService } from '../services/training.js';
@@ -22,6 +23,7 @@ import {
   REQUEST_TIMEOUT_MS,
 } from './error-handlers.js';
 import { registerBodyParsers } from './json-body.js';
+import { countAnswers, createMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { problemStatus } from './problem.js';
 import { registerRateLimit } from './rate-limit.js';
@@ -95,6 +97,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     done(null, payload);
   });
   registerRequestLog(app);
+  const metrics = config.metrics ? createMetrics() : undefined;
+  if (metrics) countAnswers(app, metrics);
+  const observer = metrics?.observer ?? NO_OBSERVER;
   registerErrorHandlers(app, config.limits.maxBodyBytes);
   await registerOpenApi(app);
   if (config.demo) await registerDemo(app);
@@ -103,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     store,
     { limits: config.limits, lateEventGraceSeconds: config.lateEventGraceSeconds },
     clock,
+    observer,
   );
   const training = new TrainingService(batches);
   const tasks = new TaskService(
@@ -113,7 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
   );
   registerLeaseSweep(app, tasks, config.taskSweepSeconds);
-  const ingest = new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock);
+  const ingest = new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock, observer);
   const itemShapes = {
     session: bodyShapeCheck(RegisterSessionBody),
     events: bodyShapeCheck(AddEventsBody),
@@ -126,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     training,
     tasks,
     store,
+    metrics,
     openapi: () => app.swagger(),
   };
   for (const route of ROUTES) {
@@ -135,7 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       url: route.url,
       schema: route.schema,
       config: {
-        access: route.access,
+        access: route.accessFrom?.(config) ?? route.access,
         errors: route.errors,
         ...(route.errorStatus ? { errorStatus: route.errorStatus } : {}),
         ...(bodyProblems ? { bodyProblems } : {}),

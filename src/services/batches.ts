@@ -6,6 +6,7 @@ import type { Clock } from '../domain/time.js';
 import { idFieldProblems } from '../domain/validation.js';
 import type { Batch, BatchSessionsPage, ReleaseResponse, SessionWithEvents } from '../schemas/records.js';
 import type { ClickstreamStore } from '../storage/store.js';
+import { NO_OBSERVER, type UseCaseObserver } from './observer.js';
 
 export interface BatchRules {
   readonly limits: Limits;
@@ -25,13 +26,16 @@ export class BatchService {
     private readonly store: ClickstreamStore,
     private readonly rules: BatchRules,
     private readonly clock: Clock,
+    private readonly observer: UseCaseObserver = NO_OBSERVER,
   ) {}
 
   /** Releases the collecting batch; retries with the same `releaseId` return the same batch. */
   async release(releaseId: string): Promise<ReleaseResponse> {
     const problems = this.releaseProblems({ release_id: releaseId });
     if (problems.length > 0) throw validationFailed(problems);
+    const started = performance.now();
     const batch = await this.store.releaseBatch(releaseId, this.clock(), this.rules.lateEventGraceSeconds);
+    this.observer.batchReleased((performance.now() - started) / 1000);
     if (batch.release_id === null || batch.released_at === null || batch.sealed_at === null) {
       throw new Error(`store returned batch ${batch.batch_id} as released without its release fields`);
     }

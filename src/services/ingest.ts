@@ -18,6 +18,7 @@ import type {
   SessionWithEvents,
 } from '../schemas/records.js';
 import type { ClickstreamStore } from '../storage/store.js';
+import { NO_OBSERVER, type UseCaseObserver } from './observer.js';
 
 /** The client-side use-cases: register searches, add their events, flag them, look at one. */
 export class IngestService {
@@ -25,6 +26,7 @@ export class IngestService {
     private readonly store: ClickstreamStore,
     private readonly rules: IngestRules,
     private readonly clock: Clock,
+    private readonly observer: UseCaseObserver = NO_OBSERVER,
   ) {}
 
   /** Registers a search session; a re-registration with the same content answers as the first one did. */
@@ -38,6 +40,7 @@ export class IngestService {
       return registered(stored);
     }
     const { created, session } = await this.store.registerSession(incoming, now);
+    if (created || isSameSession(session, incoming)) this.observer.sessionRegistered(created);
     if (!created && !isSameSession(session, incoming)) {
       throw new ClickstreamError(
         'session_conflict',
@@ -63,7 +66,9 @@ export class IngestService {
       if (refused.length > 0) throw validationFailed(refused.map((late) => late.problem));
     }
     const result = await this.store.addEvents(body.session_id, events, now);
-    return { session_id: body.session_id, stored: result.stored, duplicates: result.duplicates + repeatedInRequest };
+    const duplicates = result.duplicates + repeatedInRequest;
+    this.observer.eventsAdded(result.stored, duplicates);
+    return { session_id: body.session_id, stored: result.stored, duplicates };
   }
 
   /** Flags a session as irrelevant (bots, tests); it stays stored and is marked in every read. */

@@ -14,10 +14,12 @@ import type {
   RouteGenericInterface,
 } from 'fastify';
 import type { TSchema } from 'typebox';
+import type { Config } from '../../config/config.js';
 import type { ErrorCode, FieldError } from '../../domain/errors.js';
 import type { BatchService } from '../../services/batches.js';
 import type { BulkIngestService } from '../../services/bulk-ingest.js';
 import type { IngestService } from '../../services/ingest.js';
+import type { ServiceMetrics } from '../metrics.js';
 import type { TaskService } from '../../services/tasks.js';
 import type { TrainingService } from '../../services/training.js';
 import type { ClickstreamStore } from '../../storage/store.js';
@@ -38,6 +40,8 @@ export interface RouteServices {
   readonly training: TrainingService;
   readonly tasks: TaskService;
   readonly store: ClickstreamStore;
+  /** The service's metrics, unless CLICKSTREAM_METRICS=0. */
+  readonly metrics: ServiceMetrics | undefined;
   /** The OpenAPI document of the running app. */
   readonly openapi: () => unknown;
 }
@@ -56,6 +60,8 @@ export interface RouteDeclaration {
   readonly method: 'GET' | 'POST' | 'PUT';
   readonly url: string;
   readonly access: Access;
+  /** The access the configuration gives instead of `access` (a scraper's /metrics may be public). */
+  readonly accessFrom?: (config: Config) => Access;
   /**
    * The codes this route answers with besides those shared by every route of its kind (body and query
    * validation, keys, rate limits, internal errors: see sharedErrorCodes).

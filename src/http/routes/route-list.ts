@@ -4,6 +4,7 @@
  * where the plugin is registered (see grantAccess).
  */
 import { BATCH_ROUTES } from './batch-routes.js';
+import { METRICS_ROUTES } from './metrics-routes.js';
 import { OPERATION_ROUTES } from './operation-routes.js';
 import type { RouteDefinition } from './route-definition.js';
 import { SDK_ROUTES } from './sdk-routes.js';
@@ -18,4 +19,5 @@ export const ROUTES: readonly RouteDefinition[] = [
   ...FINE_TUNING_ROUTES,
   ...OPERATION_ROUTES,
   ...SDK_ROUTES,
+  ...METRICS_ROUTES,
 ];
