@@ -40,13 +40,13 @@ export class IngestService {
       return registered(stored);
     }
     const { created, session } = await this.store.registerSession(incoming, now);
-    if (created || isSameSession(session, incoming)) this.observer.sessionRegistered(created);
     if (!created && !isSameSession(session, incoming)) {
       throw new ClickstreamError(
         'session_conflict',
         `session ${JSON.stringify(body.session_id)} is registered already with different content; a new search needs a new session_id`,
       );
     }
+    this.observer.sessionRegistered(created);
     return registered(session);
   }
 
