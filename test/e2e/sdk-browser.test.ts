@@ -283,11 +283,22 @@ describe('the SDK in Chromium, on a page of another origin', () => {
     return sessionIds.flatMap((id) => stored.get(id)?.events.map((event) => event.event_id) ?? []);
   }
 
+  /** Waits until the demo page loaded the SDK and its catalog. */
+  const demoReady = (page: Page) =>
+    page.waitForFunction(() => (globalThis as unknown as Partial<DemoWindow>).demo?.ready === true);
+
   async function openDemo(context: BrowserContext, url = demoUrl): Promise<Page> {
     const page = await context.newPage();
     await page.goto(url);
-    await page.waitForFunction(() => (globalThis as unknown as Partial<DemoWindow>).demo?.ready === true);
+    await demoReady(page);
     return page;
+  }
+
+  /** A search typed in the page's search box; returns its session id. */
+  async function searchInBox(page: Page, query: string): Promise<string> {
+    await page.fill('#query', query);
+    await page.press('#query', 'Enter');
+    return page.evaluate(() => (globalThis as unknown as DemoWindow).demo.last?.id ?? '');
   }
 
   /** A search on the page, through the SDK, and a click on each of its first `clicks` results. */
@@ -332,12 +343,10 @@ describe('the SDK in Chromium, on a page of another origin', () => {
       if (message.type() === 'error') refused.push(message.text());
     });
     await page.goto(`http://127.0.0.1:${servicePort}/demo/?key=${INGEST}`);
-    await page.waitForFunction(() => (globalThis as unknown as Partial<DemoWindow>).demo?.ready === true);
+    await demoReady(page);
     // The key is kept for the tab, out of the address and of the links.
     assert.doesNotMatch(page.url(), /key=/);
-    await page.fill('#query', 'wool');
-    await page.press('#query', 'Enter');
-    const sessionId = await page.evaluate(() => (globalThis as unknown as DemoWindow).demo.last?.id ?? '');
+    const sessionId = await searchInBox(page, 'wool');
     assert.doesNotMatch(String(await page.getAttribute('#results a >> nth=0', 'href')), /key=/);
     await Promise.all([page.waitForURL(/item=/), page.click('#results a >> nth=0')]);
     await arrived([sessionId], () => 1);
@@ -350,12 +359,10 @@ describe('the SDK in Chromium, on a page of another origin', () => {
     const context = await browser.newContext();
     const seen = watch(context);
     const page = await openDemo(context);
-    await page.fill('#query', 'leather boots');
-    await page.press('#query', 'Enter');
-    const sessionId = await page.evaluate(() => (globalThis as unknown as DemoWindow).demo.last?.id ?? '');
+    const sessionId = await searchInBox(page, 'leather boots');
     // A real click on a result: it opens the item's page, and the page that had the click is gone.
     await Promise.all([page.waitForURL(/item=/), page.click('#results a >> nth=0')]);
-    await page.waitForFunction(() => (globalThis as unknown as Partial<DemoWindow>).demo?.ready === true);
+    await demoReady(page);
     // On the item's page: add to cart, and leave for another site at once.
     await page.click('#add-to-cart');
     await page.goto(`http://127.0.0.1:${pages.port}/elsewhere`);
