@@ -10,6 +10,8 @@
 --                   after the registration was answered (the session_id is taken from its answer).
 -- scenario=pages    GET /internal/batch/sessions of `batch`, `limit` per page: `readers` readers per thread
 --                   each follow last_number from a start spread over `sessions`, and wrap to 0 at the end.
+-- scenario=rejects  POST /session/events that the service rejects (400 validation_failed: an event without
+--                   object_id), each naming a session of its own: the flood of the events debugger's scenario.
 -- `tag` makes ids unique per run (warm-up and measured run use different tags).
 --
 -- done() prints one line "BENCH-JSON {...}" with the totals, the latency percentiles (microseconds), the
@@ -128,6 +130,15 @@ function request()
       return wrk.format("POST", BASE .. "/session/events", HEADERS, events_body(session_id))
     end
     return wrk.format("POST", BASE .. "/session", HEADERS, session_body(new_session_id()))
+  elseif scenario == "rejects" then
+    local body = string.format(
+      '{"session_id":"flood-%s-%d-%d","events":[{"event_id":"e-%d","event_type":"click"}]}',
+      opt("tag", "t"),
+      tid,
+      counter,
+      counter
+    )
+    return wrk.format("POST", BASE .. "/session/events", HEADERS, body)
   elseif scenario == "pages" then
     local n = #pending
     local after = 0

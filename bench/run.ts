@@ -15,13 +15,20 @@
  *   mixed     a registration, then two event posts for that session (sent once it was answered)
  *   pages     GET /internal/batch/sessions of a released batch seeded by bulk SQL, following last_number
  *   export    `clickstream export` of such a batch to a file, timed, peak RSS by GNU time
+ *   metrics   the events (or sessions) load against two services, CLICKSTREAM_METRICS=1 and =0, on fresh
+ *             SQLite stores, in interleaved rounds (--metrics-rounds, 5): each round's on/off req/s ratio,
+ *             their median against 0.95 (SQLite only: there the service is CPU-bound, so the metrics' cost
+ *             shows in full)
+ *   flood     the events load of (a) alone, then beside a flood of rejected requests (each recorded by the
+ *             events debugger) against a service with the debugger on and one with it off (CLICKSTREAM_DEBUG_EVENTS=0):
+ *             accepted req/s during the flood beside the figure without it, and the debugger's table after it
  * Service peak RSS: VmRSS of its process sampled every 100 ms and VmHWM, from its start (including the
  * preparation) to the end of the measured run. Results: stdout and bench/results/<date>-<backend>.md.
  *
- * Usage: npm run bench [-- --backends sqlite,postgres --scenarios events,sessions,mixed,pages,export
- *   --rounds 3 --duration 10 --warmup 2 --connections 64 --wrk-threads 1 --registered-sessions 10000
- *   --batch-sessions 100000 --page-limit 100 --quiet-wait 30 --log-level info
- *   --postgres-url postgres://postgres@127.0.0.1:5432/postgres --output-dir bench/results]
+ * Usage: npm run bench [-- --backends sqlite,postgres --scenarios events,sessions,mixed,pages,export,metrics
+ *   --rounds 3 --metrics-rounds 5 --metrics-load events --duration 10 --warmup 2 --connections 64
+ *   --wrk-threads 1 --registered-sessions 10000 --batch-sessions 100000 --page-limit 100 --quiet-wait 30
+ *   --log-level info --postgres-url postgres://postgres@127.0.0.1:5432/postgres --output-dir bench/results]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +36,7 @@ import { createReadStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { createPostgresDatabase, seedPostgres, seedSqlite } from './lib/bulk-seed.js';
 import { exited, ROOT, startBenchServer, startService, stopProcess } from './lib/child-processes.js';
@@ -39,16 +47,20 @@ import type { WrkResult } from './lib/wrk-runner.js';
 
 const BACKENDS = ['sqlite', 'postgres'] as const;
 type Backend = (typeof BACKENDS)[number];
-const SCENARIOS = ['events', 'sessions', 'mixed', 'pages', 'export'] as const;
+const SCENARIOS = ['events', 'sessions', 'mixed', 'pages', 'export', 'metrics', 'flood'] as const;
 type ScenarioName = (typeof SCENARIOS)[number];
 /** Scenarios whose requests the ceiling server can answer like the service (same bodies, small answers). */
 const WITH_CEILING: readonly ScenarioName[] = ['events', 'sessions', 'mixed'];
+/** The loads the metrics scenario can compare metrics on and off with. */
+const METRICS_LOADS = ['events', 'sessions'] as const;
 
 const { values: args } = parseArgs({
   options: {
     backends: { type: 'string', default: BACKENDS.join(',') },
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     rounds: { type: 'string', default: '3' },
+    'metrics-rounds': { type: 'string', default: '5' },
+    'metrics-load': { type: 'string', default: 'events' },
     duration: { type: 'string', default: '10' },
     warmup: { type: 'string', default: '2' },
     connections: { type: 'string', default: '64' },
@@ -77,6 +89,11 @@ function listOf<T extends string>(name: string, value: string, allowed: readonly
 }
 
 const ROUNDS = positive('rounds', args.rounds);
+const METRICS_ROUNDS = positive('metrics-rounds', args['metrics-rounds']);
+const METRICS_LOAD = METRICS_LOADS.find((load) => load === args['metrics-load']);
+if (METRICS_LOAD === undefined) {
+  throw new Error(`--metrics-load: one of ${METRICS_LOADS.join(', ')}, got ${args['metrics-load']}`);
+}
 const DURATION = positive('duration', args.duration);
 const WARMUP = positive('warmup', args.warmup);
 const CONNECTIONS = positive('connections', args.connections);
@@ -100,6 +117,10 @@ const RATIO_GOALS: Record<Backend, { events: number; sessions: number }> = {
   sqlite: { events: 0.6, sessions: 0.5 },
   postgres: { events: 0.35, sessions: 0.3 },
 };
+/** Metrics on must serve at least this share of metrics off's req/s (issue 19). */
+const METRICS_GOAL = 0.95;
+/** The backends the metrics scenario runs on. */
+const METRICS_BACKENDS: readonly Backend[] = ['sqlite'];
 
 const fmt = (n: number, digits = 0): string =>
   Number.isFinite(n)
@@ -306,6 +327,11 @@ interface Measured {
   readonly cpu: string;
   readonly busy: boolean;
   readonly notes: readonly string[];
+  /** The metrics scenario's rounds: on against off. */
+  readonly onOff?: readonly OnOffRound[];
+  /** The flood scenario's rounds, and the rows of the debugger's table after them. */
+  readonly flood?: readonly FloodRound[];
+  readonly debugRows?: number;
 }
 
 interface Failed {
@@ -323,6 +349,10 @@ const DESCRIPTIONS: Record<ScenarioName, () => string> = {
     `(d) GET /internal/batch/sessions, limit=${PAGE_LIMIT}, of a released ${fmt(BATCH_SESSIONS)}-session batch (${RESULTS} results, ${BATCH_EVENTS} events each; seeded by bulk SQL): one reader per connection, each following last_number from its own start, wrapping at the end`,
   export: () =>
     `(e) \`clickstream export --output FILE\` of a released ${fmt(BATCH_SESSIONS)}-session batch (as in (d)), one process, after the service stopped`,
+  flood: () =>
+    `(g) accepted requests during a flood of rejected ones: two services started alike on fresh stores, the events debugger on (the default) and off (CLICKSTREAM_DEBUG_EVENTS=0); in ${ROUNDS} round${ROUNDS > 1 ? 's' : ''}, the load of (a) against the first alone ("quiet"), then against each beside a flood of POST /session/events that are rejected (400, an event without object_id, each naming a session of its own) from another wrk with ${floodConnections()} connections, started before the load's warm-up and ending after its measured run; the figures are the median round's (by flooded/quiet req/s)`,
+  metrics: () =>
+    `(f) metrics on against off: the load of ${METRICS_LOAD === 'events' ? '(a)' : '(b)'} against two services started alike on fresh SQLite stores, one with CLICKSTREAM_METRICS=1 and one with CLICKSTREAM_METRICS=0, in ${METRICS_ROUNDS} interleaved rounds (on then off, then off then on, ...), each run with its warm-up; a round's ratio is on's req/s over off's, the figures are the median round's (the lower middle for an even count), no scraper during the runs`,
 };
 
 function cpuSummary(result: WrkResult, targetName: string): { text: string; busy: boolean } {
@@ -352,7 +382,7 @@ function failureNotes(what: string, result: WrkResult): string[] {
 
 async function serviceScenario(
   backend: Backend,
-  name: Exclude<ScenarioName, 'export'>,
+  name: Exclude<ScenarioName, 'export' | 'metrics' | 'flood'>,
   references: References | null,
 ): Promise<Measured> {
   const store = await freshStore(backend);
@@ -496,6 +526,375 @@ function referenceScript(name: ScenarioName): Record<string, string | number> {
   return name === 'events'
     ? { scenario: 'events', sessions: REGISTERED, prefix: `pre-${tag()}-` }
     : { scenario: name, results: RESULTS };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (f) Metrics on against off.
+
+type Side = 'on' | 'off';
+
+/** One round of the metrics scenario: the same load against the service with metrics on and with them off. */
+interface OnOffRound {
+  readonly on: WrkResult;
+  readonly off: WrkResult;
+  /** Which ran first: they alternate from round to round, so that a machine drifting one way favours neither. */
+  readonly first: Side;
+}
+
+const onOffRatio = (r: OnOffRound): number => perSecond(r.on) / perSecond(r.off);
+
+/** The median of the rounds' ratios (the lower middle one for an even count), and their lowest and highest. */
+function onOffSummary(rounds: readonly OnOffRound[]): { median: number; min: number; max: number } {
+  const ratios = rounds.map(onOffRatio).sort((a, b) => a - b);
+  return {
+    median: ratios[Math.floor((ratios.length - 1) / 2)] ?? Number.NaN,
+    min: ratios[0] ?? Number.NaN,
+    max: ratios.at(-1) ?? Number.NaN,
+  };
+}
+
+/** The service's CPU per request over the measured run, in µs (steadier than req/s on a drifting machine). */
+const cpuPerRequestUs = (r: WrkResult): number => ((r.cpu.get('target') ?? Number.NaN) / perSecond(r)) * 1e6;
+
+function onOffRoundSummary(r: OnOffRound): string {
+  return (
+    `${r.first} first: on ${fmt(perSecond(r.on))} / off ${fmt(perSecond(r.off))} req/s = ${onOffRatio(r).toFixed(3)}` +
+    ` (CPU ${fmt(cpuPerRequestUs(r.on))} / ${fmt(cpuPerRequestUs(r.off))} µs per request)`
+  );
+}
+
+async function expectStatus(base: string, path: string, status: number): Promise<string> {
+  const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) });
+  const text = await response.text();
+  if (response.status !== status)
+    throw new Error(`GET ${path}: ${response.status}, not ${status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+/**
+ * (f): two services started alike, each on a fresh store, one with CLICKSTREAM_METRICS=1 and one with =0,
+ * both alive throughout; in each round both get the same load (each its warm-up, then its measured run),
+ * on first in odd rounds and off first in even ones. Nothing scrapes during the runs: what is measured is
+ * the recording on every request and every group commit; one scrape is timed after the rounds.
+ */
+async function metricsScenario(backend: Backend): Promise<Measured> {
+  const notes: string[] = [];
+  const start = async (metrics: '1' | '0') => {
+    const store = await freshStore(backend);
+    const service = await startService(store.url, register, {
+      CLICKSTREAM_LOG_LEVEL: args['log-level'],
+      CLICKSTREAM_METRICS: metrics,
+    });
+    const target: Target = {
+      base: service.base,
+      pid: service.child.pid ?? -1,
+      helpers: () => postgresBackendPids(store.database),
+    };
+    return { service, target };
+  };
+  const sides = { on: await start('1'), off: await start('0') };
+  // Each is what it is said to be.
+  await expectStatus(sides.on.service.base, '/metrics', 200);
+  await expectStatus(sides.off.service.base, '/metrics', 404);
+  const rss = rssSampler(sides.on.target.pid);
+  const scripts: Record<Side, Record<string, string | number>> = { on: {}, off: {} };
+  for (const side of ['on', 'off'] as const) {
+    if (METRICS_LOAD === 'sessions') {
+      scripts[side] = { scenario: 'sessions', results: RESULTS };
+      continue;
+    }
+    const prefix = `pre-${tag()}-`;
+    const seconds = await registerSessions(sides[side].service.base, prefix, REGISTERED);
+    notes.push(
+      `registered ${fmt(REGISTERED)} sessions through the API into ${side}'s store in ${seconds.toFixed(1)} s`,
+    );
+    scripts[side] = { scenario: 'events', sessions: REGISTERED, prefix };
+  }
+  const rounds: OnOffRound[] = [];
+  for (let round = 1; round <= METRICS_ROUNDS && !interrupted(); round++) {
+    const first: Side = round % 2 === 1 ? 'on' : 'off';
+    const order: readonly Side[] = first === 'on' ? ['on', 'off'] : ['off', 'on'];
+    const runs: Partial<Record<Side, WrkResult>> = {};
+    for (const side of order) runs[side] = await drive(sides[side].target, scripts[side]);
+    if (!runs.on || !runs.off) throw new Error(`round ${round} ran without one of its sides`);
+    const measured: OnOffRound = { on: runs.on, off: runs.off, first };
+    rounds.push(measured);
+    console.log(`   round ${round}: ${onOffRoundSummary(measured)}`);
+  }
+  const serviceRss = rss.peak();
+  for (const side of ['on', 'off'] as const) {
+    const { child, output } = sides[side].service;
+    if (child.exitCode !== null) throw new Error(`the service with metrics ${side} died: ${output()}`);
+  }
+  const scrapeStarted = performance.now();
+  const scraped = await expectStatus(sides.on.service.base, '/metrics', 200);
+  const scrapeMs = performance.now() - scrapeStarted;
+  const sample = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(scraped)?.[1] ?? Number.NaN);
+  const commits = sample('clickstream_group_commit_size_count');
+  const writes = sample('clickstream_group_commit_size_sum');
+  notes.push(
+    `on's /metrics after the rounds answered in ${scrapeMs.toFixed(1)} ms; its store committed ${fmt(writes)} writes in ${fmt(commits)} group commits (${(writes / commits).toFixed(1)} per commit)`,
+  );
+  await stopProcess(sides.on.service.child);
+  await stopProcess(sides.off.service.child);
+  const summary = onOffSummary(rounds);
+  const median = rounds.find((r) => onOffRatio(r) === summary.median);
+  if (!median) throw new Error('the scenario was interrupted before its first round');
+  const verdict = summary.median >= METRICS_GOAL ? 'PASS' : 'MISS';
+  console.log(
+    `   metrics on/off: median ${summary.median.toFixed(3)} of ${rounds.length} round${rounds.length > 1 ? 's' : ''} (spread ${summary.min.toFixed(3)}-${summary.max.toFixed(3)}): ${verdict} (goal >= ${METRICS_GOAL})`,
+  );
+  const cpu = cpuSummary(median.on, 'service (on)');
+  const result = median.on;
+  return {
+    name: 'metrics',
+    wrk: result,
+    ceiling: null,
+    floor: null,
+    rps: perSecond(result),
+    eventsPerSecond: METRICS_LOAD === 'events' ? result.eventsStored / result.seconds : null,
+    sessionsPerSecond: METRICS_LOAD === 'sessions' ? result.sessionsOk / result.seconds : null,
+    p50Ms: result.latencyMs.p50,
+    p99Ms: result.latencyMs.p99,
+    serviceRss,
+    exportRss: null,
+    failed: rounds.reduce((sum, r) => sum + failedCount(r.on) + failedCount(r.off), 0),
+    cpu: cpu.text,
+    busy: cpu.busy,
+    notes: [
+      ...notes,
+      `rounds: ${rounds.map(onOffRoundSummary).join('; ')}; the median round is reported (metrics on)`,
+      ...rounds.flatMap((r, i) => [
+        ...failureNotes(`scenario metrics, round ${i + 1}, metrics on`, r.on),
+        ...failureNotes(`scenario metrics, round ${i + 1}, metrics off`, r.off),
+      ]),
+    ],
+    onOff: rounds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// (g) Accepted requests during a flood of rejected ones (the events debugger).
+
+/** One round of the flood scenario: the events load alone, and beside a flood, debugger on and off. */
+interface FloodRound {
+  /** The events load, no flood, debugger on. */
+  readonly quiet: WrkResult;
+  /** The events load during the flood, debugger on (CLICKSTREAM_DEBUG_EVENTS=1, the default). */
+  readonly on: WrkResult;
+  /** The same with CLICKSTREAM_DEBUG_EVENTS=0: what the flood costs without the debugger. */
+  readonly off: WrkResult;
+  /** The floods beside `on` and `off`. */
+  readonly floodOn: WrkResult;
+  readonly floodOff: WrkResult;
+}
+
+/** Connections of the flood beside the events load's CONNECTIONS. */
+const floodConnections = (): number => Math.max(1, Math.floor(CONNECTIONS / 2));
+const floodRatio = (r: FloodRound): number => perSecond(r.on) / perSecond(r.quiet);
+
+function floodRoundSummary(r: FloodRound): string {
+  return (
+    `quiet ${fmt(perSecond(r.quiet))}, flooded ${fmt(perSecond(r.on))} (debugger off ${fmt(perSecond(r.off))}) req/s` +
+    ` = ${floodRatio(r).toFixed(2)} of quiet; flood ${fmt(perSecond(r.floodOn))} (off ${fmt(perSecond(r.floodOff))}) rejections/s`
+  );
+}
+
+/** The events load's warm-up and measured run against `target` while a flood of rejections runs beside them. */
+async function driveFlooded(
+  target: Target,
+  script: Readonly<Record<string, string | number>>,
+): Promise<{ accepted: WrkResult; flood: WrkResult }> {
+  await waitForQuiet([target.pid, ...(await target.helpers())]);
+  const common = { url: target.base, threads: WRK_THREADS, register };
+  // Started first and running past the measured run's end, so that it floods all of the measured run.
+  const flood = runWrk({
+    ...common,
+    connections: floodConnections(),
+    seconds: WARMUP + DURATION + 2,
+    script: { scenario: 'rejects', tag: `f${tag()}` },
+    watch: new Map(),
+  });
+  await runWrk({
+    ...common,
+    connections: CONNECTIONS,
+    seconds: WARMUP,
+    script: { ...script, tag: `w${tag()}` },
+    watch: new Map(),
+  });
+  const accepted = await runWrk({
+    ...common,
+    connections: CONNECTIONS,
+    seconds: DURATION,
+    script: { ...script, tag: `m${tag()}` },
+    watch: new Map([
+      ['target', [target.pid]],
+      ['db', await target.helpers()],
+    ]),
+  });
+  return { accepted, flood: await flood };
+}
+
+/** Rows of the debugger's table, read from the store itself. */
+async function debugRows(backend: Backend, url: string): Promise<number> {
+  if (backend === 'sqlite') {
+    const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+    try {
+      return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM debug_events').get()?.n ?? Number.NaN;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ n: string }>('SELECT count(*) AS n FROM debug_events');
+    return Number(rows[0]?.n ?? Number.NaN);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Records the debugger's table may hold (CLICKSTREAM_DEBUG_EVENTS_MAX_ROWS' default, as the service runs). */
+const DEBUG_MAX_ROWS = 10_000;
+
+/**
+ * (g): two services started alike on fresh stores, the debugger on (the default) and off; in each round the
+ * events load of (a) runs against the first alone, then beside a flood of rejected requests (bench/load.lua's
+ * `rejects`, from a wrk of its own) against each, the two flooded runs in alternating order.
+ */
+async function floodScenario(backend: Backend): Promise<Measured> {
+  const notes: string[] = [];
+  const start = async (debug: '1' | '0') => {
+    const store = await freshStore(backend);
+    const service = await startService(store.url, register, {
+      CLICKSTREAM_LOG_LEVEL: args['log-level'],
+      CLICKSTREAM_DEBUG_EVENTS: debug,
+    });
+    const target: Target = {
+      base: service.base,
+      pid: service.child.pid ?? -1,
+      helpers: () => postgresBackendPids(store.database),
+    };
+    const prefix = `pre-${tag()}-`;
+    await registerSessions(service.base, prefix, REGISTERED);
+    return { store, service, target, script: { scenario: 'events', sessions: REGISTERED, prefix } };
+  };
+  const on = await start('1');
+  const off = await start('0');
+  notes.push(`registered ${fmt(REGISTERED)} sessions through the API into each store`);
+  const rss = rssSampler(on.target.pid);
+  const rounds: FloodRound[] = [];
+  for (let round = 1; round <= ROUNDS && !interrupted(); round++) {
+    const quiet = await drive(on.target, on.script);
+    const flooded: Partial<Record<'on' | 'off', { accepted: WrkResult; flood: WrkResult }>> = {};
+    for (const side of round % 2 === 1 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+      const { target, script } = side === 'on' ? on : off;
+      flooded[side] = await driveFlooded(target, script);
+    }
+    if (!flooded.on || !flooded.off) throw new Error(`round ${round} ran without one of its sides`);
+    const measured: FloodRound = {
+      quiet,
+      on: flooded.on.accepted,
+      off: flooded.off.accepted,
+      floodOn: flooded.on.flood,
+      floodOff: flooded.off.flood,
+    };
+    rounds.push(measured);
+    console.log(`   round ${round}: ${floodRoundSummary(measured)}`);
+  }
+  const serviceRss = rss.peak();
+  for (const { service } of [on, off]) {
+    if (service.child.exitCode !== null) throw new Error(`a service of the flood scenario died: ${service.output()}`);
+  }
+  const metrics = await fetch(`${on.service.base}/metrics`, { signal: AbortSignal.timeout(10_000) }).then((r) =>
+    r.text(),
+  );
+  const dropped = Number(/^clickstream_debug_events_dropped_total (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN);
+  const rejected = rounds.reduce((sum, r) => sum + (r.floodOn.statuses.get(400) ?? 0), 0);
+  await stopProcess(on.service.child);
+  await stopProcess(off.service.child);
+  // After the service stopped: its close wrote what its buffer held.
+  const rows = await debugRows(backend, on.store.url);
+  notes.push(
+    `the flood's ${fmt(rejected)} rejections left ${fmt(rows)} rows in the debugger's table (cap ${fmt(DEBUG_MAX_ROWS)}); ${fmt(dropped)} records were dropped rather than written`,
+  );
+  const sorted = [...rounds].sort((a, b) => floodRatio(a) - floodRatio(b));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  if (!median) throw new Error('the scenario was interrupted before its first round');
+  const cpu = cpuSummary(median.on, 'service');
+  // The flood's answers are 400 by design; any other answer of it (or an error) is a failure.
+  const floodFailures = (r: WrkResult): number =>
+    r.socketErrors + r.timeouts + [...r.statuses].reduce((n, [status, count]) => n + (status === 400 ? 0 : count), 0);
+  return {
+    name: 'flood',
+    wrk: median.on,
+    ceiling: null,
+    floor: null,
+    rps: perSecond(median.on),
+    eventsPerSecond: median.on.eventsStored / median.on.seconds,
+    sessionsPerSecond: null,
+    p50Ms: median.on.latencyMs.p50,
+    p99Ms: median.on.latencyMs.p99,
+    serviceRss,
+    exportRss: null,
+    failed: rounds.reduce(
+      (sum, r) =>
+        sum +
+        failedCount(r.quiet) +
+        failedCount(r.on) +
+        failedCount(r.off) +
+        floodFailures(r.floodOn) +
+        floodFailures(r.floodOff),
+      0,
+    ),
+    cpu: `${cpu.text} (the flood's wrk in "other")`,
+    busy: false,
+    notes: [
+      ...notes,
+      `rounds: ${rounds.map(floodRoundSummary).join('; ')}; the median round (by flooded/quiet) is reported`,
+      ...rounds.flatMap((r, i) => [
+        ...failureNotes(`scenario flood, round ${i + 1}, quiet`, r.quiet),
+        ...failureNotes(`scenario flood, round ${i + 1}, flooded`, r.on),
+        ...failureNotes(`scenario flood, round ${i + 1}, flooded with the debugger off`, r.off),
+      ]),
+    ],
+    flood: rounds,
+    debugRows: rows,
+  };
+}
+
+/** The flooded/quiet ratio of the flood scenario's reported round, for the scenario table. */
+function floodCell(m: Measured): string {
+  const reported = m.flood?.find((r) => r.on === m.wrk);
+  return reported ? `${floodRatio(reported).toFixed(2)} (flooded/quiet)` : '—';
+}
+
+/** The flood scenario's rounds, one row each (nothing when it did not run). */
+function floodTable(rounds: readonly FloodRound[]): string[] {
+  if (rounds.length === 0) return [];
+  return [
+    'Accepted requests during a flood of rejected ones (g), round by round (req/s of the events load; rejections/s of the flood):',
+    '',
+    '| round | quiet | flooded | flooded / quiet | flooded, debugger off | flood | flood, debugger off | quiet p99 ms | flooded p99 ms | flooded p99 ms, debugger off |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rounds.map(
+      (r, i) =>
+        `| ${[
+          i + 1,
+          fmt(perSecond(r.quiet)),
+          fmt(perSecond(r.on)),
+          floodRatio(r).toFixed(2),
+          fmt(perSecond(r.off)),
+          fmt(perSecond(r.floodOn)),
+          fmt(perSecond(r.floodOff)),
+          r.quiet.latencyMs.p99.toFixed(1),
+          r.on.latencyMs.p99.toFixed(1),
+          r.off.latencyMs.p99.toFixed(1),
+        ].join(' | ')} |`,
+    ),
+    '',
+  ];
 }
 
 async function countLines(path: string): Promise<number> {
@@ -664,6 +1063,25 @@ function goals(report: BackendReport): Goal[] {
       });
     }
   }
+  if (METRICS_BACKENDS.includes(report.backend)) {
+    const m = byName('metrics');
+    const rounds = m?.onOff ?? [];
+    const summary = onOffSummary(rounds);
+    result.push({
+      goal: `metrics on (f): req/s >= ${METRICS_GOAL} × metrics off (median of the rounds' ratios)`,
+      measured:
+        rounds.length > 0
+          ? `${summary.median.toFixed(3)} (rounds ${rounds.map((r) => onOffRatio(r).toFixed(3)).join(', ')}; spread ${summary.min.toFixed(3)}-${summary.max.toFixed(3)})${errorsNote(m)}`
+          : '—',
+      verdict: verdict(m, () => rounds.length > 0 && summary.median >= METRICS_GOAL),
+    });
+  }
+  const flooded = byName('flood');
+  result.push({
+    goal: `events debugger (g): its table holds <= ${fmt(DEBUG_MAX_ROWS)} rows after the flood`,
+    measured: flooded?.debugRows !== undefined ? `${fmt(flooded.debugRows)} rows${errorsNote(flooded)}` : '—',
+    verdict: verdict(flooded, (x) => x.debugRows !== undefined && x.debugRows <= DEBUG_MAX_ROWS),
+  });
   const exported = byName('export');
   result.push({
     goal: `export (e): >= ${fmt(EXPORT_GOAL_RATE)} sessions/s`,
@@ -698,7 +1116,13 @@ function scenarioRow(m: Measured): string {
     m.name === 'export' ? '—' : m.p99Ms.toFixed(1),
     m.name === 'export' ? `— (export process: ${mb(m.exportRss)})` : mb(m.serviceRss),
     m.ceiling ? fmt(ceilingRps) : '—',
-    m.ceiling ? (m.rps / ceilingRps).toFixed(2) : '—',
+    m.onOff
+      ? `${onOffSummary(m.onOff).median.toFixed(2)} (on/off)`
+      : m.flood
+        ? floodCell(m)
+        : m.ceiling
+          ? (m.rps / ceilingRps).toFixed(2)
+          : '—',
     floorRatio(m) ?? '—',
     m.failed === 0 ? '0' : `**${fmt(m.failed)}**`,
     m.busy ? `${m.cpu} **(machine busy)**` : m.cpu,
@@ -768,15 +1192,46 @@ function renderReport(report: BackendReport, date: string, machine: string, comm
     '| --- | --- | --- |',
     ...goalRows.map((g) => `| ${g.goal} | ${g.measured} | **${g.verdict}** |`),
     '',
+    ...onOffTable(report.measured.find((m) => m.name === 'metrics')?.onOff ?? []),
+    ...floodTable(report.measured.find((m) => m.name === 'flood')?.flood ?? []),
     'Scenarios:',
     '',
-    ...RUN_SCENARIOS.map((name) => {
+    ...RUN_SCENARIOS.filter((name) => name !== 'metrics' || METRICS_BACKENDS.includes(report.backend)).map((name) => {
       const m = report.measured.find((x) => x.name === name);
       const notes = m?.notes.filter((n) => !n.startsWith('**')) ?? [];
       return `- ${DESCRIPTIONS[name]()}.${notes.length > 0 ? ` Here: ${notes.join('; ')}.` : ''}`;
     }),
     '',
   ].join('\n');
+}
+
+/** The metrics scenario's rounds, one row each (nothing when it did not run). */
+function onOffTable(rounds: readonly OnOffRound[]): string[] {
+  if (rounds.length === 0) return [];
+  return [
+    `Metrics on against off (f), ${METRICS_LOAD} load, round by round:`,
+    '',
+    '| round | first | on req/s | off req/s | on/off | on p99 ms | off p99 ms | on CPU µs/request | off CPU µs/request |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rounds.map((r, i) =>
+      [
+        '',
+        i + 1,
+        r.first,
+        fmt(perSecond(r.on)),
+        fmt(perSecond(r.off)),
+        onOffRatio(r).toFixed(3),
+        r.on.latencyMs.p99.toFixed(1),
+        r.off.latencyMs.p99.toFixed(1),
+        fmt(cpuPerRequestUs(r.on)),
+        fmt(cpuPerRequestUs(r.off)),
+        '',
+      ]
+        .join(' | ')
+        .trim(),
+    ),
+    '',
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -797,7 +1252,18 @@ async function runBackend(backend: Backend): Promise<BackendReport> {
       const mark = cleanups.length;
       console.log(`[${backend}] ${name} ...`);
       try {
-        const m = name === 'export' ? await exportScenario(backend) : await serviceScenario(backend, name, references);
+        if (name === 'metrics' && !METRICS_BACKENDS.includes(backend)) {
+          console.log(`   ${name}: ${METRICS_BACKENDS.join(', ')} only (bench/README.md); skipped`);
+          continue;
+        }
+        const m =
+          name === 'export'
+            ? await exportScenario(backend)
+            : name === 'metrics'
+              ? await metricsScenario(backend)
+              : name === 'flood'
+                ? await floodScenario(backend)
+                : await serviceScenario(backend, name, references);
         measured.push(m);
         console.log(`   ${scenarioRow(m)}`);
         for (const note of m.notes.filter((n) => n.startsWith('**'))) console.log(`   !!! ${note}`);

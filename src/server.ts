@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ConfigError, exposureProblem, isLoopback, keysConfigured, type Config } from './config/config.js';
 import { buildApp } from './http/app.js';
+import { createMetrics } from './http/metrics.js';
 import { createStore } from './storage/create-store.js';
 
 /** How long shutdown waits for in-flight requests before it closes their connections. */
@@ -19,13 +20,16 @@ export async function runServer(config: Config, logger: Logger): Promise<void> {
       'no API key is set: every route is open, so the service listens on loopback only; set CLICKSTREAM_ADMIN_KEY and CLICKSTREAM_INGEST_KEYS to serve other machines',
     );
   }
+  // Made before the store, which reports its group commits into them.
+  const metrics = config.metrics ? createMetrics() : undefined;
   const { store, applied, location } = await createStore(config.databaseUrl, {
     durability: config.durability,
     checkpointThread: true,
     logger: logger.child({ component: 'store' }),
+    ...(metrics ? { observer: metrics.store } : {}),
   });
   logger.info({ store: location, backend: store.capabilities.backend, migrationsApplied: applied }, 'store ready');
-  const app = await buildApp({ store, config, logger });
+  const app = await buildApp({ store, config, logger, ...(metrics ? { metrics } : {}) });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {

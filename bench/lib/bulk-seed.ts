@@ -22,7 +22,7 @@ export interface SeedShape {
   readonly resultsPerSession: number;
   /** At most resultsPerSession (each event is on a result of its session). */
   readonly eventsPerSession: number;
-  /** SQLite only: how many distinct queries the sessions share (`query ((i - 1) mod Q) + 1`); default one each. */
+  /** How many distinct queries the sessions share (`query ((i - 1) mod Q) + 1`); default one each. */
   readonly distinctQueries?: number;
 }
 
@@ -66,11 +66,12 @@ export function seedSqlite(path: string, shape: SeedShape): void {
       db.prepare(
         `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < @count)
          INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
-           sort_by, user_id, created_at, created_at_given, registered_at)
+           sort_by, user_id, created_at, created_at_given, registered_at, result_count)
          SELECT printf('seed-%08d', i), @batch, @base + i, json_quote('query ' || ((i - 1) % @queries + 1)), '{"source":"seed"}', NULL,
-           NULL, 'user-' || (i % 1000), @now, 1, @now
+           NULL, 'user-' || (i % 1000), @now, 1, @now, @per
          FROM n`,
       ).run({
+        per: BigInt(shape.resultsPerSession),
         count: shape.sessions,
         batch: batch.batch_id,
         base: batch.session_count,
@@ -88,10 +89,10 @@ export function seedSqlite(path: string, shape: SeedShape): void {
         db.prepare(
           `WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < @rows - 1)
            INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given,
-             meta, received_at)
+             meta, received_at, sid)
            SELECT printf('seed-%08d', j / @per + 1), 'e' || (j % @per), 'obj-' || ((j % @per) % @results), 'click',
-             (j % @per) % @results, @now, 1, NULL, @now
-           FROM k`,
+             (j % @per) % @results, @now, 1, NULL, @now, s.sid
+           FROM k JOIN sessions s ON s.session_id = printf('seed-%08d', j / @per + 1)`,
         ).run({
           rows: BigInt(shape.sessions * shape.eventsPerSession),
           per: BigInt(shape.eventsPerSession),
@@ -128,14 +129,15 @@ export async function seedPostgres(url: string, shape: SeedShape, vacuum: boolea
     await client.query(
       `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter,
          sort_by, user_id, created_at, created_at_given, registered_at, results, result_ids)
-       SELECT ${SEED_ID('i')}, b.batch_id, nextval('session_numbers') - b.number_base, to_json('query ' || i),
+       SELECT ${SEED_ID('i')}, b.batch_id, nextval('session_numbers') - b.number_base,
+         to_json('query ' || ((i - 1) % $4::int + 1)),
          '{"source":"seed"}'::json, NULL, NULL, 'user-' || (i % 1000), $2, true, $2, r.results, r.ids
        FROM batches b, generate_series(1, $1::int) AS i,
          (SELECT json_agg(json_build_object('object_id', 'obj-' || p, 'position', p, 'rank', (1.0 / (p + 1))::float8,
             'meta', NULL) ORDER BY p) AS results, array_agg('obj-' || p ORDER BY p) AS ids
           FROM generate_series(0, $3::int - 1) AS p) r
        WHERE b.released_at IS NULL`,
-      [shape.sessions, now, shape.resultsPerSession],
+      [shape.sessions, now, shape.resultsPerSession, shape.distinctQueries ?? shape.sessions],
     );
     if (shape.eventsPerSession > 0) {
       await client.query(

@@ -15,6 +15,8 @@ import { loadConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import type { SessionWithEvents } from '../../src/schemas/records.js';
+import type { StatsStore } from '../../src/storage/stats-store.js';
+import type { DebugEventStore } from '../../src/storage/debug-event-store.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import type { TaskStore } from '../../src/storage/task-store.js';
 
@@ -33,6 +35,14 @@ class NothingKept implements ClickstreamStore {
     claimTask: refused,
     expiredLeases: () => Promise.resolve([]),
     batchesInTraining: refused,
+  };
+  /** The events debugger's records are taken and not kept, like every write here. */
+  readonly debugEvents: DebugEventStore = { append: () => Promise.resolve(), list: () => Promise.resolve([]) };
+  readonly stats: StatsStore = {
+    aggregateBatch: () => Promise.resolve(null),
+    changedSince: () => Promise.resolve(false),
+    savedFigures: () => Promise.resolve(null),
+    saveFigures: () => Promise.resolve(),
   };
   private number = 0;
 

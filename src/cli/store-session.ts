@@ -40,5 +40,5 @@ export function batchService(store: ClickstreamStore, config: Config): BatchServ
 }
 
 export function trainingService(store: ClickstreamStore, config: Config): TrainingService {
-  return new TrainingService(batchService(store, config));
+  return new TrainingService(batchService(store, config), config.queryField);
 }

@@ -44,6 +44,18 @@ export interface Config {
   readonly metrics: boolean;
   /** Serve /metrics without a key. */
   readonly metricsPublic: boolean;
+  /** Dot path of the query text in structured queries (analytics, training data's default); null: none. */
+  readonly queryField: string | null;
+  /** Record rejected (and sampled accepted) API requests for the events debugger. */
+  readonly debugEvents: boolean;
+  /** Fraction of accepted requests recorded, 0..1. */
+  readonly debugSampleRate: number;
+  /** Most rows of the events debugger's table. */
+  readonly debugEventsMaxRows: number;
+  /** Rows of the events debugger older than this many seconds are removed. */
+  readonly debugEventsMaxAgeSeconds: number;
+  /** Bytes of a body kept by the events debugger. */
+  readonly debugBodyBytes: number;
   readonly limits: Limits;
 }
 
@@ -82,6 +94,12 @@ export function loadConfig(
     demo: false,
     metrics: true,
     metricsPublic: false,
+    queryField: null,
+    debugEvents: true,
+    debugSampleRate: 0,
+    debugEventsMaxRows: 0,
+    debugEventsMaxAgeSeconds: 0,
+    debugBodyBytes: 0,
     limits: {
       maxBodyBytes: 0,
       maxResultsPerSession: 0,

@@ -7,13 +7,13 @@ import { DEFAULT_LIMITS, LIMIT_VARIABLES, type Limits } from '../domain/limits.j
 import { DURABILITY_MODES, type Durability } from '../storage/driver.js';
 import { storeUrlProblem } from '../storage/drivers.js';
 import type { Config, LogLevel } from './config.js';
+import { DEBUG_SETTINGS } from './debug-settings.js';
+import { flag, integer, oneOf, text, type Parsed } from './setting-parsers.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Shortest accepted key: 16 characters from a generator (`openssl rand -hex 16` gives 32) resist guessing. */
 export const MIN_KEY_LENGTH = 16;
-
-type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
 /**
  * What a setting is read for. A command takes the flags of the uses it declares (CommandSpec.settings):
@@ -44,32 +44,11 @@ export interface Setting {
   readonly assign: (target: MutableConfig, value: unknown) => void;
 }
 
-const integer =
-  (min: number, max: number) =>
-  (raw: string): Parsed => {
-    if (!/^\d+$/.test(raw.trim())) return { ok: false, message: `must be a whole number, got "${raw}"` };
-    const value = Number(raw.trim());
-    if (value < min || value > max) return { ok: false, message: `must be between ${min} and ${max}, got ${value}` };
-    return { ok: true, value };
-  };
-
-/** A switch: 1/true or 0/false; anything else is refused at start rather than read as either. */
-const flag = (raw: string): Parsed => {
-  const value = raw.trim().toLowerCase();
-  if (value === '1' || value === 'true') return { ok: true, value: true };
-  if (value === '0' || value === 'false') return { ok: true, value: false };
-  return { ok: false, message: `must be 1, true, 0 or false, got "${raw}"` };
-};
-
-const oneOf =
-  (allowed: readonly string[]) =>
-  (raw: string): Parsed =>
-    allowed.includes(raw.trim())
-      ? { ok: true, value: raw.trim() }
-      : { ok: false, message: `must be one of ${allowed.join(', ')}, got "${raw}"` };
-
-const text = (raw: string): Parsed =>
-  raw.trim() === '' ? { ok: false, message: 'must not be empty' } : { ok: true, value: raw.trim() };
+/** A dot path into a JSON value (`query.text`, `items.0.title`): no empty segment, no space. */
+const dotPath = (raw: string): Parsed =>
+  /^[^.\s]+(\.[^.\s]+)*$/.test(raw)
+    ? { ok: true, value: raw }
+    : { ok: false, message: `must be a dot path such as query.text, got "${raw}"` };
 
 /** Checked by the storage drivers, which know their URL forms. */
 const databaseUrl = (raw: string): Parsed => {
@@ -338,6 +317,15 @@ export const SETTINGS: readonly Setting[] = [
     parse: flag,
     assign: (c, v) => (c.metricsPublic = v === true),
   },
+  {
+    variable: 'CLICKSTREAM_QUERY_FIELD',
+    defaultValue: undefined,
+    help: 'Dot path of the query text in structured search queries (e.g. query.text), for analytics and as the default query_field of training data (routes, tasks and the CLI). Unset: structured queries have no query text.',
+    usedFor: ['service'],
+    parse: dotPath,
+    assign: (c, v) => (c.queryField = typeof v === 'string' ? v : null),
+  },
+  ...DEBUG_SETTINGS,
   {
     variable: 'CLICKSTREAM_DEMO',
     defaultValue: '0',

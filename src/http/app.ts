@@ -8,6 +8,7 @@ import { BulkIngestService } from '../services/bulk-ingest.js';
 import { IngestService } from '../services/ingest.js';
 import { NO_OBSERVER } from '../services/observer.js';
 import { AddEventsBody, MarkIrrelevantBody, RegisterSessionBody } from '../schemas/payloads.js';
+import { StatsService } from '../services/stats.js';
 import { TaskService } from '../services/tasks.js';
 import { TrainingService } from '../services/training.js';
 import type { ClickstreamStore } from '../storage/store.js';
@@ -15,6 +16,8 @@ import type { App } from './app-types.js';
 import { registerAuth } from './auth.js';
 import { registerLeaseSweep } from './lease-sweep.js';
 import { registerCors } from './cors.js';
+import { registerDashboard } from './dashboard.js';
+import { registerDebugEvents } from './debug-events.js';
 import { registerDemo } from './demo.js';
 import {
   answerClientError,
@@ -23,7 +26,7 @@ import {
   REQUEST_TIMEOUT_MS,
 } from './error-handlers.js';
 import { registerBodyParsers } from './json-body.js';
-import { countAnswers, createMetrics } from './metrics.js';
+import { countAnswers, createMetrics, type ServiceMetrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
 import { problemStatus } from './problem.js';
 import { registerRateLimit } from './rate-limit.js';
@@ -41,6 +44,14 @@ export interface AppDeps {
   /** Server time in UTC seconds; tests move it to cross grace periods. */
   readonly clock?: Clock;
   readonly logger?: FastifyBaseLogger;
+  /**
+   * The metrics the store was opened with (its `store` observer given to createStore), so that its group
+   * commits are counted; without, the app makes its own when CLICKSTREAM_METRICS is on, and the group
+   * commit histograms stay empty. Ignored when CLICKSTREAM_METRICS=0.
+   */
+  readonly metrics?: ServiceMetrics;
+  /** Where the built dashboard is (default: web/dist); tests point it at a folder of their own. */
+  readonly dashboardRoot?: string;
 }
 
 // A client-supplied request id is kept when it is short and plain, so logs can be joined across services.
@@ -97,12 +108,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     done(null, payload);
   });
   registerRequestLog(app);
-  const metrics = config.metrics ? createMetrics() : undefined;
+  const metrics = config.metrics ? (deps.metrics ?? createMetrics()) : undefined;
   if (metrics) countAnswers(app, metrics);
+  const debugEvents = registerDebugEvents(app, store.debugEvents, config, clock, metrics);
   const observer = metrics?.observer ?? NO_OBSERVER;
   registerErrorHandlers(app, config.limits.maxBodyBytes);
   await registerOpenApi(app);
   if (config.demo) await registerDemo(app);
+  await registerDashboard(app, deps.dashboardRoot);
 
   const batches = new BatchService(
     store,
@@ -110,7 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
     observer,
   );
-  const training = new TrainingService(batches);
+  const training = new TrainingService(batches, config.queryField);
   const tasks = new TaskService(
     store,
     batches,
@@ -119,6 +132,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clock,
   );
   registerLeaseSweep(app, tasks, config.taskSweepSeconds);
+  const stats = new StatsService(
+    store,
+    {
+      queryField: config.queryField,
+      timeWindowPastSeconds: config.timeWindowPastSeconds,
+      timeWindowFutureSeconds: config.timeWindowFutureSeconds,
+    },
+    clock,
+  );
+  app.addHook('onClose', (_app, done) => {
+    stats.close();
+    done();
+  });
+  metrics?.readCollectingFrom(async () => (await batches.collectingBatch())?.session_count ?? 0);
   const ingest = new IngestService(store, { limits: config.limits, window: timeWindow(config) }, clock, observer);
   const itemShapes = {
     session: bodyShapeCheck(RegisterSessionBody),
@@ -130,8 +157,11 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bulk: new BulkIngestService(ingest, itemShapes, config.limits, problemStatus),
     batches,
     training,
+    stats,
     tasks,
     store,
+    debugEvents,
+    debugEventsOn: config.debugEvents,
     metrics,
     openapi: () => app.swagger(),
   };

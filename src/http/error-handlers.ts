@@ -24,6 +24,7 @@ export function registerErrorHandlers(app: App, maxBodyBytes: number): void {
     const retryAfter = RETRY_AFTER_SECONDS[body.code];
     if (retryAfter !== undefined) void reply.header('retry-after', String(retryAfter));
     reply.problemCode = body.code;
+    reply.problem = body;
     if (body.code === 'service_unavailable') request.log.warn({ err: error }, 'store unavailable');
     else if (body.code === 'storage_full') request.log.error({ err: error }, 'store full: writes are refused');
     else if (status >= 500) request.log.error({ err: error }, 'request failed');

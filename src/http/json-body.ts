@@ -14,6 +14,13 @@ import { accessOf } from './auth.js';
  */
 export const BROWSER_BODY_LIMIT = 64 * 1024;
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body's text as received, once a body parser read it; null before, or for other media types. */
+    bodyText: string | null;
+  }
+}
+
 /**
  * Replaces Fastify's JSON parser with one that (1) refuses deep nesting before parsing, (2) refuses
  * `__proto__` and `constructor.prototype` keys, and (3) says where a syntax error is, as line and column,
@@ -22,7 +29,10 @@ export const BROWSER_BODY_LIMIT = 64 * 1024;
  * answer 415 for it.
  */
 export function registerBodyParsers(app: App, limits: Limits): void {
+  app.decorateRequest('bodyText', null);
   const parse = (request: FastifyRequest, body: string): unknown => {
+    // Kept (a reference, not a copy) for the events debugger's excerpt of a refused body.
+    request.bodyText = body;
     const form = browserForm(request);
     if (form !== null && Buffer.byteLength(body, 'utf8') > BROWSER_BODY_LIMIT) throw browserBodyTooLarge(form);
     return parseJsonBody(body, limits);

@@ -6,6 +6,7 @@
  */
 import { levels } from 'pino';
 import type { ErrorCode } from '../domain/errors.js';
+import type { Problem } from '../schemas/records.js';
 import type { App } from './app-types.js';
 import { pathOf } from './problem.js';
 
@@ -13,11 +14,14 @@ declare module 'fastify' {
   interface FastifyReply {
     /** The code of the problem this reply answers, set by the error handler; null for a success. */
     problemCode: ErrorCode | null;
+    /** The problem this reply answers (its body, as sent), for the events debugger; null for a success. */
+    problem: Problem | null;
   }
 }
 
 export function registerRequestLog(app: App): void {
   app.decorateReply('problemCode', null);
+  app.decorateReply('problem', null);
   app.addHook('onResponse', (request, reply, done) => {
     const status = reply.statusCode;
     const level = status >= 500 ? 'warn' : status >= 400 ? 'info' : 'debug';

@@ -62,6 +62,15 @@ export class BatchService {
     return this.withStatuses(await this.store.listBatches(limit));
   }
 
+  /**
+   * The collecting batch: the newest (a release starts the next batch in its own transaction, so the
+   * newest batch is always the one collecting). Null only for a store that was never opened properly.
+   */
+  async collectingBatch(): Promise<BatchRecord | null> {
+    const [newest] = await this.store.listBatches(1);
+    return newest !== undefined && newest.released_at === null ? newest : null;
+  }
+
   /** One batch with the status its timestamps give (never fine_tuning): what rules decide on. */
   async batchLifecycle(batchId: string): Promise<BatchRecord & { status: BatchLifecycle }> {
     const batch = await this.storedBatch(batchId);

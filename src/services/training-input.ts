@@ -33,7 +33,8 @@ export function observe(session: SessionWithEvents, fields: TextFields): Observe
   return { sessionId: session.session_id, query, results, interactions };
 }
 
-function queryText(query: SessionWithEvents['search_query'], field: string | null): string | null {
+/** The text of a query: the string query, or the text at `field` of a structured one; null when there is none. */
+export function queryText(query: SessionWithEvents['search_query'], field: string | null): string | null {
   if (typeof query === 'string') return query;
   return field === null ? null : textAt(query, field);
 }

@@ -71,7 +71,11 @@ export type TrainingOutput = (
 ) & { readonly warn?: (warning: LearningWarning) => void };
 
 export class TrainingService {
-  constructor(private readonly batches: BatchService) {}
+  /** `defaultQueryField`: the query field of requests that name none (CLICKSTREAM_QUERY_FIELD). */
+  constructor(
+    private readonly batches: BatchService,
+    private readonly defaultQueryField: string | null = null,
+  ) {}
 
   /** The batch as training data may be read from it: released (sealed or not), else batch_not_released. */
   async releasedBatch(batchId: string): Promise<{ batch: BatchRecord; warnings: LearningWarning[] }> {
@@ -166,10 +170,11 @@ export class TrainingService {
     options: SignalOptions,
     skipped: SkippedCounts,
   ): AsyncGenerator<SessionSignal> {
+    const fields = { ...options.fields, queryField: options.fields.queryField ?? this.defaultQueryField };
     for (const part of await this.batches.exportParts(batchId)) {
       for await (const page of this.batches.exportPart(batchId, part)) {
         for (const stored of page) {
-          const observed = observe(stored, options.fields);
+          const observed = observe(stored, fields);
           if (typeof observed === 'string') {
             skipped[observed]++;
             continue;

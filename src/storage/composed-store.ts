@@ -3,6 +3,8 @@ import type { NewEvent } from '../domain/event.js';
 import type { NewSession, SessionRecord } from '../domain/session.js';
 import type { SessionWithEvents } from '../schemas/records.js';
 import type { ClickstreamStore, StoreCapabilities } from './store.js';
+import type { DebugEventStore } from './debug-event-store.js';
+import type { StatsStore } from './stats-store.js';
 import type { TaskStore } from './task-store.js';
 
 /** A backend's write pipelines: the writes of the contract, as ClickstreamStore documents them. */
@@ -21,6 +23,8 @@ export type StoreReads = Pick<
 export abstract class ComposedStore<W extends StoreWrites, R extends StoreReads> implements ClickstreamStore {
   abstract readonly capabilities: StoreCapabilities;
   abstract readonly tasks: TaskStore;
+  abstract readonly debugEvents: DebugEventStore;
+  abstract readonly stats: StatsStore;
 
   protected constructor(
     protected readonly writes: W,

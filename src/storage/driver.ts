@@ -15,6 +15,22 @@ export interface StoreLogger {
   error(details: object, message: string): void;
 }
 
+/**
+ * What a store reports as it works, for the service's metrics (http/metrics.ts): counts and durations only,
+ * never an id. Called once per group, never per write, so that it costs the write path nothing it can see.
+ */
+export interface StoreObserver {
+  /**
+   * A group of `size` writes committed in one transaction (group commit: every write on SQLite; the
+   * registrations and the event posts on PostgreSQL), `seconds` after its transaction began (on PostgreSQL
+   * including the wait for a connection). Groups that committed nothing are not reported.
+   */
+  groupCommitted(size: number, seconds: number): void;
+}
+
+/** An observer that listens to nothing: the default of a store opened without one. */
+export const NO_STORE_OBSERVER: StoreObserver = { groupCommitted: () => undefined };
+
 export interface OpenOptions {
   /** Honoured where the driver lists `CLICKSTREAM_DURABILITY` among its settings. */
   readonly durability: Durability;
@@ -26,6 +42,8 @@ export interface OpenOptions {
    */
   readonly maxPageCount?: number;
   readonly logger?: StoreLogger;
+  /** Where the store reports its group commits (the service's metrics); unset: nowhere. */
+  readonly observer?: StoreObserver;
   /**
    * Open only a store that exists (for commands that only read): where there is none, `createStore`
    * throws MissingStoreError and creates nothing (no file, no folder, no table). Unset: it is created.

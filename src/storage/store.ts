@@ -2,6 +2,8 @@ import type { BatchRecord } from '../domain/batch.js';
 import type { NewEvent } from '../domain/event.js';
 import type { NewSession, SessionRecord } from '../domain/session.js';
 import type { SessionWithEvents } from '../schemas/records.js';
+import type { DebugEventStore } from './debug-event-store.js';
+import type { StatsStore } from './stats-store.js';
 import type { TaskStore } from './task-store.js';
 
 /**
@@ -23,6 +25,12 @@ export interface ClickstreamStore {
 
   /** Fine-tuning tasks (task-store.ts documents their contract). */
   readonly tasks: TaskStore;
+
+  /** The events debugger's bounded records (debug-event-store.ts documents their contract). */
+  readonly debugEvents: DebugEventStore;
+
+  /** Batch analytics (stats-store.ts documents their contract). */
+  readonly stats: StatsStore;
 
   /**
    * Registers a session in the collecting batch, or returns the stored session with that id.

@@ -271,6 +271,24 @@ function readQuery(route: RouteName): fc.Arbitrary<readonly QueryPart[]> {
         opt('test_fraction', fc.constantFrom('0.2', '0', '1', 'half').map(qtext)),
         opt('max_position', number(0, 20)),
       );
+    case 'statsBatch':
+      return parts(batchId.map((value): QueryPart => ({ key: 'batch_id', value })));
+    case 'statsQueries':
+      return parts(
+        batchId.map((value): QueryPart => ({ key: 'batch_id', value })),
+        opt('kind', fc.constantFrom('top', 'no_click', 'no_result', 'best', '').map(qtext)),
+        opt('limit', number(0, 200)),
+        opt('offset', number(0, 2000)),
+      );
+    case 'statsTimeline':
+      return parts(opt('from', number(0, 2_000_000_000)), opt('to', number(0, 2_000_000_000)));
+    case 'debugEvents':
+      return parts(
+        opt('session_id', sessionId),
+        opt('code', fc.constantFrom('validation_failed', 'session_not_found', 'unknown_code', '').map(qtext)),
+        opt('before', number(1, 1000)),
+        opt('limit', number(1, 200)),
+      );
     default:
       return fc.constant([]);
   }

@@ -23,7 +23,11 @@ export type RouteName =
   | 'batches'
   | 'batch'
   | 'bias'
-  | 'trainingData';
+  | 'trainingData'
+  | 'debugEvents'
+  | 'statsBatch'
+  | 'statsQueries'
+  | 'statsTimeline';
 
 export interface FuzzRoute {
   readonly method: 'GET' | 'POST';
@@ -48,6 +52,10 @@ const NAMES: Readonly<Record<RouteName, readonly ['GET' | 'POST', string]>> = {
   batch: ['GET', '/api/v1/clickstream/internal/batch'],
   bias: ['GET', '/api/v1/clickstream/internal/batch/bias'],
   trainingData: ['GET', '/api/v1/clickstream/internal/batch/training-data'],
+  debugEvents: ['GET', '/api/v1/clickstream/internal/debug/events'],
+  statsBatch: ['GET', '/api/v1/clickstream/internal/stats/batch'],
+  statsQueries: ['GET', '/api/v1/clickstream/internal/stats/queries'],
+  statsTimeline: ['GET', '/api/v1/clickstream/internal/stats/timeline'],
 };
 
 /** The method, path, access and documented codes of each fuzzed route, from the service's route list. */
@@ -95,6 +103,10 @@ export const READ_ROUTES: readonly RouteName[] = [
   'batch',
   'bias',
   'trainingData',
+  'debugEvents',
+  'statsBatch',
+  'statsQueries',
+  'statsTimeline',
 ];
 
 /** The single routes whose bodies are the items of an ingest body, by its sections, in the order applied. */

@@ -122,11 +122,11 @@ for (const backend of testBackends()) {
     });
 
     it('answers /, /health and /ready', async () => {
-      // The root points a person at the docs (it used to be a 404 problem).
-      const root = json<Record<string, string>>(await t.app.inject({ method: 'GET', url: '/' }));
-      assert.equal(root.docs, '/docs');
-      assert.equal(root.openapi, '/openapi.json');
-      assert.equal((await t.app.inject({ method: 'GET', url: root.docs })).statusCode < 400, true);
+      // The root sends a person to the dashboard (it used to be a 404 problem, then JSON naming the docs).
+      const root = await t.app.inject({ method: 'GET', url: '/' });
+      assert.equal(root.statusCode, 302);
+      assert.equal(root.headers.location, '/ui');
+      assert.equal((await t.app.inject({ method: 'GET', url: '/docs' })).statusCode < 400, true);
       assert.deepEqual(json(await t.app.inject({ method: 'GET', url: '/health' })), { status: 'ok' });
       assert.deepEqual(json(await t.app.inject({ method: 'GET', url: '/ready' })), { status: 'ready' });
     });

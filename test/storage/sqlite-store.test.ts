@@ -173,7 +173,8 @@ it('sqlite: migration 2 rekeys a version-1 file and keeps every session, result,
         sort_by, user_id, created_at, created_at_given, registered_at, is_irrelevant FROM current.sessions;
       INSERT INTO search_results SELECT s.session_id, r.position, r.object_id, r.rank, r.meta
         FROM current.search_results r JOIN current.sessions s ON s.sid = r.sid;
-      INSERT INTO events SELECT * FROM current.events;`);
+      INSERT INTO events SELECT session_id, event_id, object_id, event_type, position, created_at, created_at_given,
+        meta, received_at FROM current.events;`);
     db.close();
 
     const migrated = SqliteStore.open(old, { durability: 'process' });

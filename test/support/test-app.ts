@@ -3,7 +3,9 @@ import type { Config } from '../../src/config/config.js';
 import type { Problem } from '../../src/schemas/records.js';
 import type { App } from '../../src/http/app-types.js';
 import { buildApp } from '../../src/http/app.js';
+import { createMetrics } from '../../src/http/metrics.js';
 import { createStore } from '../../src/storage/create-store.js';
+import type { StoreObserver } from '../../src/storage/driver.js';
 import type { ClickstreamStore } from '../../src/storage/store.js';
 import { emptyStorage, type Backend } from './backends.js';
 import { nowSeconds, scratchDir, testConfig } from './factories.js';
@@ -25,15 +27,22 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** A fresh store of `backend` (a scratch SQLite file, or a PostgreSQL database of its own). */
+/**
+ * A fresh store of `backend` (a scratch SQLite file, or a PostgreSQL database of its own), reporting its
+ * group commits to `observer` when one is given.
+ */
 export async function openTestStore(
   backend: Backend,
   variables: Record<string, string> = {},
+  observer?: StoreObserver,
 ): Promise<{ store: ClickstreamStore; config: Config; url: string; cleanup: () => Promise<void> }> {
   const { dir, cleanup: removeDir } = scratchDir();
   const storage = await emptyStorage(backend, dir);
   const config = testConfig(dir, { ...variables, CLICKSTREAM_DATABASE_URL: storage.url });
-  const { store } = await createStore(config.databaseUrl, { durability: config.durability });
+  const { store } = await createStore(config.databaseUrl, {
+    durability: config.durability,
+    ...(observer ? { observer } : {}),
+  });
   return {
     store,
     config,
@@ -51,9 +60,12 @@ export async function startTestApp(
   backend: Backend = 'sqlite',
   variables: Record<string, string> = {},
 ): Promise<TestApp> {
-  const { store, config, cleanup } = await openTestStore(backend, variables);
+  // As the service does (server.ts): the metrics exist before the store, which reports into them.
+  // Every scrape reads the collecting batch: tests look at it right after their writes.
+  const metrics = createMetrics({ collectingReadSeconds: 0 });
+  const { store, config, cleanup } = await openTestStore(backend, variables, metrics.store);
   const clock = new TestClock();
-  const app = await buildApp({ store, config, clock: clock.read });
+  const app = await buildApp({ store, config, clock: clock.read, metrics });
   await app.ready();
   return {
     app,

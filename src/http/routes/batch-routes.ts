@@ -19,9 +19,12 @@ export const BATCH_ROUTES = [
     },
     bodyProblems: ({ batches }) => batches.releaseProblems,
     handler:
-      ({ batches }) =>
-      (request) =>
-        batches.release(request.body.release_id),
+      ({ batches, stats }) =>
+      async (request) => {
+        const released = await batches.release(request.body.release_id);
+        stats.prepare(released.batch_id, released.sealed_at);
+        return released;
+      },
   }),
 
   defineRoute({

@@ -28,7 +28,7 @@ export const METRICS_ROUTES = [
       ({ metrics }) =>
       async (_request, reply) => {
         if (!metrics) throw new ClickstreamError('not_found', 'metrics are off (CLICKSTREAM_METRICS=0)');
-        return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+        return reply.type(metrics.registry.contentType).send(await metrics.scrape());
       },
   }),
 ];

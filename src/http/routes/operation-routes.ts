@@ -6,7 +6,7 @@ import { defineRoute } from './route-definition.js';
 const Status = Type.Object({ status: Type.String() });
 
 /**
- * Where a person starts (`/`), liveness and readiness for load balancers and orchestrators, and the API's
+ * Where a person starts (`/`, the dashboard), liveness and readiness for load balancers and orchestrators, and the API's
  * own description.
  */
 export const OPERATION_ROUTES = [
@@ -15,28 +15,20 @@ export const OPERATION_ROUTES = [
     url: '/',
     access: 'public',
     errors: [],
-    // JSON, not a redirect to /docs: a script that probes the root gets an answer it can read, and a
-    // person in a browser sees where to go.
+    // A person opens the service's address in a browser: the dashboard (which links the API's docs).
     schema: {
       tags: ['operations'],
-      summary: 'Where to go from here',
+      summary: 'Redirects to the dashboard (/ui)',
+      description: 'The API itself is described at /openapi.json and browsable at /docs.',
       response: {
-        200: Type.Object({
-          service: Type.String(),
-          docs: Type.String({ description: 'The API, browsable (Swagger UI).' }),
-          openapi: Type.String({ description: 'The OpenAPI 3.1 document.' }),
-          health: Type.String(),
-          ready: Type.String(),
-        }),
+        302: {
+          description: 'To the dashboard, /ui.',
+          headers: { location: Type.String() },
+          type: 'null',
+        },
       },
     },
-    handler: () => () => ({
-      service: 'clickstream collector: search sessions and their events, released in batches for training',
-      docs: '/docs',
-      openapi: '/openapi.json',
-      health: '/health',
-      ready: '/ready',
-    }),
+    handler: () => (_request, reply) => reply.redirect('/ui', 302),
   }),
 
   defineRoute({

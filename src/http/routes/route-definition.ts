@@ -18,7 +18,9 @@ import type { Config } from '../../config/config.js';
 import type { ErrorCode, FieldError } from '../../domain/errors.js';
 import type { BatchService } from '../../services/batches.js';
 import type { BulkIngestService } from '../../services/bulk-ingest.js';
+import type { DebugEventService } from '../../services/debug-events.js';
 import type { IngestService } from '../../services/ingest.js';
+import type { StatsService } from '../../services/stats.js';
 import type { ServiceMetrics } from '../metrics.js';
 import type { TaskService } from '../../services/tasks.js';
 import type { TrainingService } from '../../services/training.js';
@@ -38,8 +40,12 @@ export interface RouteServices {
   readonly bulk: BulkIngestService;
   readonly batches: BatchService;
   readonly training: TrainingService;
+  readonly stats: StatsService;
   readonly tasks: TaskService;
   readonly store: ClickstreamStore;
+  /** The events debugger's records; `debugEventsOn` is false when CLICKSTREAM_DEBUG_EVENTS=0. */
+  readonly debugEvents: DebugEventService;
+  readonly debugEventsOn: boolean;
   /** The service's metrics, unless CLICKSTREAM_METRICS=0. */
   readonly metrics: ServiceMetrics | undefined;
   /** The OpenAPI document of the running app. */
@@ -69,8 +75,11 @@ export interface RouteDeclaration {
   readonly errors: readonly ErrorCode[];
   /** A status that differs from the code's own on this route (readiness answers 503 whatever the cause). */
   readonly errorStatus?: Partial<Record<ErrorCode, number>>;
-  /** The route's schemas; `response` holds the success schema only, error responses are derived. */
-  readonly schema: FastifySchema & { readonly response: { readonly 200: unknown } };
+  /**
+   * The route's schemas; `response` holds the success schema only (a redirect's for `/`), error responses
+   * are derived.
+   */
+  readonly schema: FastifySchema & { readonly response: { readonly 200: unknown } | { readonly 302: unknown } };
 }
 
 /** A declared route with how it is served. */

@@ -1,6 +1,6 @@
 /** The PostgreSQL store's connections: the pool, and running work on one of its connections. */
 import pg from 'pg';
-import { SILENT_STORE_LOGGER, type StoreLogger } from '../driver.js';
+import { SILENT_STORE_LOGGER, type StoreLogger, type StoreObserver } from '../driver.js';
 import type { SpaceWatch } from '../store-failures.js';
 import { classifyPostgresError, postgresStoreFailure, unavailable } from './errors.js';
 
@@ -13,6 +13,8 @@ export interface PostgresOptions {
   readonly statementTimeoutMs?: number;
   /** Where lost connections are reported (they also fail the request that used them, as 503). */
   readonly logger?: StoreLogger;
+  /** Where group commits are reported (PostgresWrites); unset: nowhere. */
+  readonly observer?: StoreObserver;
 }
 
 // bigint (int8) columns hold seconds and counters, far below 2^53: read them as numbers, not strings.

@@ -157,4 +157,57 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tasks_by_model ON tasks (embedding_model_id, seq);
     `,
   },
+  {
+    version: 7,
+    name: 'what batch analytics read: events by arrival time, saved figures',
+    // Analytics read every event of a batch. They arrive between the batch's creation and its seal, and are
+    // appended in arrival order: a BRIN index on received_at (a few pages, nearly free to keep up) narrows
+    // the scan to that window, whatever the history holds; irrelevant sessions are counted from a partial
+    // index (flags are rare). Figures of a sealed batch never change: they are
+    // computed once and saved, per query field.
+    // The two indexes are built in the migration's transaction, which holds writes to events and sessions
+    // meanwhile (a BRIN index reads the table once: seconds per million events): like every migration, it
+    // runs while no process of the older version does.
+    sql: `
+      CREATE INDEX events_by_received ON events USING brin (received_at);
+      CREATE INDEX sessions_irrelevant_by_batch ON sessions (batch_id) WHERE is_irrelevant;
+      CREATE TABLE batch_stats (
+        batch_id    text NOT NULL REFERENCES batches (batch_id),
+        query_field text NOT NULL, -- '' when structured queries have no query text
+        figures     text NOT NULL, -- JSON, as the stats service made it
+        computed_at bigint NOT NULL,
+        PRIMARY KEY (batch_id, query_field)
+      );
+    `,
+  },
+  {
+    // 8 here and 6 in SQLite's list: the versions of each backend are its own (and need not be contiguous).
+    version: 8,
+    name: 'events debugger records',
+    // A bounded log of rejected (and sampled accepted) requests, secrets removed before they get here. A small
+    // table of this node (a local table under Citus), trimmed by every append.
+    sql: `
+      CREATE TABLE debug_events (
+        seq            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        received_at    bigint NOT NULL,
+        method         text NOT NULL,
+        route          text NOT NULL,
+        url            text NOT NULL,
+        status         integer NOT NULL,
+        code           text,
+        detail         text,
+        errors         json NOT NULL,
+        session_id     text,
+        request_id     text NOT NULL,
+        headers        json NOT NULL,
+        body           text,
+        body_bytes     bigint,
+        body_truncated boolean NOT NULL,
+        duration_ms    double precision NOT NULL
+      );
+      CREATE INDEX debug_events_by_session ON debug_events (session_id, seq);
+      CREATE INDEX debug_events_by_code ON debug_events (code, seq);
+      CREATE INDEX debug_events_by_time ON debug_events (received_at);
+    `,
+  },
 ];

@@ -41,7 +41,10 @@ export const postgresDriver: StoreDriver<'postgres'> = {
   },
   async open(url, options) {
     const { PostgresStore } = await import('./postgres-store.js');
-    const { store, applied } = await PostgresStore.open(url, options.logger ? { logger: options.logger } : {});
+    const { store, applied } = await PostgresStore.open(url, {
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
+    });
     return { store, applied, location: redactPassword(url) };
   },
 };

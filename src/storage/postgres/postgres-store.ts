@@ -1,10 +1,13 @@
 import { ComposedStore } from '../composed-store.js';
+import { NO_STORE_OBSERVER, type StoreObserver } from '../driver.js';
 import type { StoreCapabilities } from '../store.js';
 import { SpaceWatch } from '../store-failures.js';
 import { openPool, PgConnection, type PostgresOptions } from './connection.js';
+import { PostgresDebugEvents } from './debug-events.js';
 import { integrityProblems } from './integrity.js';
 import { migrate } from './migrate.js';
 import { PostgresReads } from './reads.js';
+import { PostgresStats } from './stats.js';
 import { PostgresTasks } from './tasks.js';
 import { PostgresWrites } from './writes.js';
 
@@ -28,15 +31,20 @@ export { MIGRATION_LOCK } from './migrate.js';
 export class PostgresStore extends ComposedStore<PostgresWrites, PostgresReads> {
   readonly capabilities: StoreCapabilities = { backend: 'postgres' };
   readonly tasks: PostgresTasks;
+  readonly debugEvents: PostgresDebugEvents;
+  readonly stats: PostgresStats;
 
   private constructor(
     private readonly db: PgConnection,
     private readonly space: SpaceWatch,
     reads: PostgresReads,
     lockKey: number,
+    observer: StoreObserver,
   ) {
-    super(new PostgresWrites(db, reads, space, lockKey), reads);
+    super(new PostgresWrites(db, reads, space, lockKey, observer), reads);
     this.tasks = new PostgresTasks(db);
+    this.debugEvents = new PostgresDebugEvents(db);
+    this.stats = new PostgresStats(db);
   }
 
   /**
@@ -51,7 +59,8 @@ export class PostgresStore extends ComposedStore<PostgresWrites, PostgresReads> 
       const { rows } = await pool.query<{ key: number }>('SELECT hashtext(current_schema())::int AS key');
       const lockKey = rows[0]?.key ?? 0;
       const applied = await migrate(db, lockKey);
-      return { store: new PostgresStore(db, space, new PostgresReads(db), lockKey), applied };
+      const observer = options.observer ?? NO_STORE_OBSERVER;
+      return { store: new PostgresStore(db, space, new PostgresReads(db), lockKey, observer), applied };
     } catch (error) {
       await pool.end();
       throw error;

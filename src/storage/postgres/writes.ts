@@ -5,6 +5,7 @@
 import { newBatchId, type BatchRecord } from '../../domain/batch.js';
 import type { NewEvent } from '../../domain/event.js';
 import type { NewSession } from '../../domain/session.js';
+import type { StoreObserver } from '../driver.js';
 import { GroupQueue, rejectGroup, settleGroup, type GroupEntry } from '../group-queue.js';
 import type { SpaceWatch } from '../store-failures.js';
 import { assertWritable, noSessionsToRelease } from '../store-helpers.js';
@@ -45,6 +46,7 @@ export class PostgresWrites {
     private readonly reads: PostgresReads,
     private readonly space: SpaceWatch,
     private readonly lockKey: number,
+    private readonly observer: StoreObserver,
   ) {
     this.registrationBegin = `BEGIN; SELECT pg_advisory_xact_lock_shared(${RELEASE_LOCK}, ${lockKey})`;
   }
@@ -58,6 +60,7 @@ export class PostgresWrites {
    * own data (a trigger, a constraint), each runs again alone, so that it fails alone.
    */
   private async registerGroup(group: readonly GroupEntry<Registration, Registered>[]): Promise<void> {
+    const started = performance.now();
     let answers: Registered[];
     try {
       answers = await this.db.transaction(
@@ -74,6 +77,7 @@ export class PostgresWrites {
       return;
     }
     this.space.written();
+    this.committed(group.length, started);
     group.forEach((entry, index) => {
       const answer = answers[index];
       if (answer) entry.resolve(answer);
@@ -100,6 +104,7 @@ export class PostgresWrites {
    * were most of a group's time (bench/README.md).
    */
   private async addEventsGroup(group: readonly GroupEntry<EventWrite, EventsAdded>[]): Promise<void> {
+    const started = performance.now();
     try {
       const outcomes = await this.db.withClient((client) =>
         addEventsTogether(
@@ -109,6 +114,7 @@ export class PostgresWrites {
         ),
       );
       this.space.written();
+      this.committed(group.length, started);
       settleGroup(group, outcomes);
     } catch (error) {
       // Also for a group of one: alone, a request compares the events another process stored meanwhile.
@@ -132,9 +138,12 @@ export class PostgresWrites {
    */
   private async oneByOne<I, R>(group: readonly GroupEntry<I, R>[], alone: (input: I) => Promise<R>): Promise<void> {
     for (const [index, entry] of group.entries()) {
+      const started = performance.now();
       try {
         entry.resolve(await alone(entry.input));
         this.space.written();
+        // Each write that commits alone is a group of one.
+        this.committed(1, started);
       } catch (error) {
         if (classifyPostgresError(error) === 'own') {
           entry.reject(error);
@@ -144,6 +153,11 @@ export class PostgresWrites {
         return;
       }
     }
+  }
+
+  /** Reports a group that committed (StoreObserver), timed from before its transaction began. */
+  private committed(size: number, started: number): void {
+    this.observer.groupCommitted(size, (performance.now() - started) / 1000);
   }
 
   async markIrrelevant(sessionId: string, now: number): Promise<void> {

@@ -2,7 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { SILENT_STORE_LOGGER, type StoreLogger } from '../driver.js';
+import { SILENT_STORE_LOGGER, type StoreLogger, type StoreObserver } from '../driver.js';
 import { Checkpointer } from './checkpointer.js';
 import { isBusy } from './errors.js';
 import { migrate } from './migrate.js';
@@ -25,6 +25,8 @@ export interface SqliteOptions {
   readonly maxPageCount?: number;
   /** Where failures no request sees are reported (the checkpoint thread's). */
   readonly logger?: StoreLogger;
+  /** Where group commits are reported (SqliteWrites); unset: nowhere. */
+  readonly observer?: StoreObserver;
 }
 
 /** An open store file: the connection, the migrations it applied, and its checkpoint thread if any. */

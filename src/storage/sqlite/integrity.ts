@@ -13,6 +13,12 @@ const RESULT_RULES_BY_ARRIVAL: readonly string[] = [
    FROM events e WHERE e.position IS NOT NULL AND NOT EXISTS (
      SELECT 1 FROM sessions s JOIN search_results r ON r.sid = s.sid
      WHERE s.session_id = e.session_id AND r.position = e.position AND r.object_id = e.object_id) LIMIT 20`,
+  // What analytics read instead of the results and the session ids (migration 5).
+  `SELECT 'session ' || s.session_id || ' counts ' || s.result_count || ' results but has ' || count(r.sid) AS problem
+   FROM sessions s LEFT JOIN search_results r ON r.sid = s.sid
+   GROUP BY s.sid HAVING s.result_count <> count(r.sid) LIMIT 20`,
+  `SELECT 'event ' || e.event_id || ' of session ' || e.session_id || ' carries another session number' AS problem
+   FROM events e JOIN sessions s ON s.session_id = e.session_id WHERE e.sid IS NOT s.sid LIMIT 20`,
 ];
 
 /** SQLite's own checks (`integrity_check`, `foreign_key_check`), then the store's rules. */

@@ -163,4 +163,57 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tasks_by_model ON tasks (embedding_model_id, seq);
     `,
   },
+  {
+    version: 5,
+    name: 'what batch analytics read: result counts, events by session number, saved figures',
+    // Analytics read every session and event of a batch. A session's result count is kept in its row (known
+    // at registration) instead of being counted from its results; events carry their session's arrival number
+    // (sid) under an index that covers what analytics read, so a batch's events are one range of it (a batch's
+    // sessions are a range of sids: one writer gives them out in order) instead of a search per session.
+    // Figures of a sealed batch never change: they are computed once and saved, per query field.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN result_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE sessions SET result_count = (SELECT count(*) FROM search_results r WHERE r.sid = sessions.sid);
+      ALTER TABLE events ADD COLUMN sid INTEGER;
+      UPDATE events SET sid = (SELECT s.sid FROM sessions s WHERE s.session_id = events.session_id);
+      CREATE INDEX events_by_sid ON events (sid, event_type, position, created_at);
+      CREATE TABLE batch_stats (
+        batch_id    TEXT NOT NULL REFERENCES batches (batch_id),
+        query_field TEXT NOT NULL, -- '' when structured queries have no query text
+        figures     TEXT NOT NULL, -- JSON, as the stats service made it
+        computed_at INTEGER NOT NULL,
+        PRIMARY KEY (batch_id, query_field)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 6,
+    name: 'events debugger records',
+    // A bounded log of rejected (and sampled accepted) requests, secrets removed before they get here.
+    // AUTOINCREMENT: seq never goes back, also once the trim has emptied the table, so a page's `before`
+    // never meets newer records.
+    sql: `
+      CREATE TABLE debug_events (
+        seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+        received_at    INTEGER NOT NULL,
+        method         TEXT NOT NULL,
+        route          TEXT NOT NULL,
+        url            TEXT NOT NULL,
+        status         INTEGER NOT NULL,
+        code           TEXT,
+        detail         TEXT,
+        errors         TEXT NOT NULL, -- JSON array of {path, message}
+        session_id     TEXT,
+        request_id     TEXT NOT NULL,
+        headers        TEXT NOT NULL, -- JSON object
+        body           TEXT,
+        body_bytes     INTEGER,
+        body_truncated INTEGER NOT NULL,
+        duration_ms    REAL NOT NULL
+      ) STRICT;
+      CREATE INDEX debug_events_by_session ON debug_events (session_id, seq);
+      CREATE INDEX debug_events_by_code ON debug_events (code, seq);
+      CREATE INDEX debug_events_by_time ON debug_events (received_at);
+    `,
+  },
 ];

@@ -50,6 +50,7 @@ export const sqliteDriver: StoreDriver<'sqlite'> = {
       checkpointThread: options.checkpointThread ?? false,
       ...(options.maxPageCount !== undefined ? { maxPageCount: options.maxPageCount } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     });
     return { store, applied, location: sqliteDriver.location(url) };
   },

@@ -1,12 +1,15 @@
 import type Database from 'better-sqlite3';
 import { ComposedStore } from '../composed-store.js';
+import { NO_STORE_OBSERVER, type StoreObserver } from '../driver.js';
 import type { StoreCapabilities } from '../store.js';
 import { SpaceWatch } from '../store-failures.js';
 import type { Checkpointer } from './checkpointer.js';
 import { openDatabase, setMaxPageCount, type SqliteOptions } from './connection.js';
+import { SqliteDebugEvents } from './debug-events.js';
 import { settle } from './errors.js';
 import { integrityProblems } from './integrity.js';
 import { SqliteReads } from './reads.js';
+import { SqliteStats, type StatsThreadSettings } from './stats.js';
 import { prepareStatements, type Statements } from './statements.js';
 import { SqliteTasks } from './tasks.js';
 import { SqliteWrites } from './writes.js';
@@ -23,15 +26,21 @@ export type { SqliteOptions } from './connection.js';
 export class SqliteStore extends ComposedStore<SqliteWrites, SqliteReads> {
   readonly capabilities: StoreCapabilities = { backend: 'sqlite' };
   readonly tasks: SqliteTasks;
+  readonly debugEvents: SqliteDebugEvents;
+  readonly stats: SqliteStats;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly checkpointer: Checkpointer | null,
     private readonly statements: Statements,
     private readonly space: SpaceWatch,
+    observer: StoreObserver,
+    statsThread: StatsThreadSettings | null,
   ) {
-    super(new SqliteWrites(db, statements, space), new SqliteReads(db, statements));
+    super(new SqliteWrites(db, statements, space, observer), new SqliteReads(db, statements));
     this.tasks = new SqliteTasks(db);
+    this.debugEvents = new SqliteDebugEvents(db);
+    this.stats = new SqliteStats(db, statsThread);
   }
 
   /**
@@ -40,7 +49,10 @@ export class SqliteStore extends ComposedStore<SqliteWrites, SqliteReads> {
    */
   static open(path: string, options: SqliteOptions): { store: SqliteStore; applied: number[] } {
     const { db, applied, checkpointer } = openDatabase(path, options);
-    return { store: new SqliteStore(db, checkpointer, prepareStatements(db), new SpaceWatch()), applied };
+    const observer = options.observer ?? NO_STORE_OBSERVER;
+    const statsThread = path === ':memory:' ? null : { path, busyTimeoutMs: options.busyTimeoutMs ?? 5000 };
+    const store = new SqliteStore(db, checkpointer, prepareStatements(db), new SpaceWatch(), observer, statsThread);
+    return { store, applied };
   }
 
   /** SQLite's own checks (`integrity_check`, `foreign_key_check`), then the store's rules. */
@@ -95,6 +107,7 @@ export class SqliteStore extends ComposedStore<SqliteWrites, SqliteReads> {
     if (!this.db.open) return;
     await this.writes.flush();
     await this.checkpointer?.stop();
+    await this.stats.close();
     this.db.close();
   }
 }

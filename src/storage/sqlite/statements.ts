@@ -35,12 +35,12 @@ export function prepareStatements(db: Database.Database) {
     ),
     // Into the collecting batch, numbered after its last session; nothing when the id is taken.
     insertSession: db.prepare<
-      [string, string, string | null, string | null, string | null, string | null, number, number, number],
+      [string, string, string | null, string | null, string | null, string | null, number, number, number, number],
       { sid: number; batch_id: string; session_number: number }
     >(
       `INSERT INTO sessions (session_id, batch_id, session_number, search_query, search_meta, payload_filter, sort_by,
-         user_id, created_at, created_at_given, registered_at)
-       SELECT ?, batch_id, session_count + 1, ?, ?, ?, ?, ?, ?, ?, ? FROM batches WHERE released_at IS NULL
+         user_id, created_at, created_at_given, registered_at, result_count)
+       SELECT ?, batch_id, session_count + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM batches WHERE released_at IS NULL
        ON CONFLICT (session_id) DO NOTHING
        RETURNING sid, batch_id, session_number`,
     ),
@@ -53,10 +53,13 @@ export function prepareStatements(db: Database.Database) {
     ),
     // The position comes from the session's results (a range of their primary key, by the session's sid), in
     // the same statement.
-    insertEvent: db.prepare<[string, string, string, string, number, string, number, number, string | null, number]>(
-      `INSERT INTO events (session_id, event_id, object_id, event_type, position, created_at, created_at_given, meta,
-         received_at)
-       VALUES (?, ?, ?, ?, (SELECT position FROM search_results WHERE sid = ? AND object_id = ?), ?, ?, ?, ?)
+    // sid: the session's arrival number, twice (analytics read events by it: migration 5).
+    insertEvent: db.prepare<
+      [string, string, string, string, number, number, string, number, number, string | null, number]
+    >(
+      `INSERT INTO events (session_id, event_id, object_id, event_type, sid, position, created_at, created_at_given,
+         meta, received_at)
+       VALUES (?, ?, ?, ?, ?, (SELECT position FROM search_results WHERE sid = ? AND object_id = ?), ?, ?, ?, ?)
        ON CONFLICT (session_id, event_id) DO NOTHING`,
     ),
     eventsByIds: db.prepare<[string, string], EventRow>(

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { newBatchId, type BatchRecord } from '../../domain/batch.js';
 import { isSameEvent, type NewEvent } from '../../domain/event.js';
 import type { NewSession, SessionRecord } from '../../domain/session.js';
+import type { StoreObserver } from '../driver.js';
 import { GroupQueue, rejectGroup, settleGroup, type GroupEntry, type Outcome } from '../group-queue.js';
 import type { SpaceWatch } from '../store-failures.js';
 import { assertWritable, eventConflict, noSessionsToRelease, toJson } from '../store-helpers.js';
@@ -32,6 +33,7 @@ export class SqliteWrites {
     private readonly db: Database.Database,
     private readonly statements: Statements,
     private readonly space: SpaceWatch,
+    private readonly observer: StoreObserver,
   ) {}
 
   /**
@@ -48,6 +50,7 @@ export class SqliteWrites {
   }
 
   private runGroup(group: readonly GroupEntry<() => unknown, unknown>[]): void {
+    const started = performance.now();
     let outcomes: Outcome<unknown>[];
     try {
       outcomes = this.db
@@ -70,6 +73,8 @@ export class SqliteWrites {
     this.counters.commits++;
     this.counters.writes += group.length;
     this.space.written();
+    // The group's transaction, both runs where it ran twice; before settling, so no answer waits on it.
+    this.observer.groupCommitted(group.length, (performance.now() - started) / 1000);
     settleGroup(group, outcomes);
   }
 
@@ -138,6 +143,7 @@ export class SqliteWrites {
         session.created_at,
         session.created_at_given ? 1 : 0,
         now,
+        session.search_results.length,
       );
       if (!slot) {
         const existing = s.sessionById.get(session.session_id);
@@ -198,6 +204,7 @@ export class SqliteWrites {
           event.event_id,
           event.object_id,
           event.event_type,
+          state.sid,
           state.sid,
           event.object_id,
           event.created_at,
