@@ -10,7 +10,7 @@
  * whose sessions can have been created in its range; those of sealed batches not computed yet are computed
  * in the background, one at a time, and named in the answer until they are in.
  */
-import { batchStatus, type BatchRecord } from '../domain/batch.js';
+import { batchStatus, type BatchLifecycle, type BatchRecord } from '../domain/batch.js';
 import { validationFailed } from '../domain/errors.js';
 import type { Clock } from '../domain/time.js';
 import {
@@ -62,6 +62,7 @@ interface Provisional extends Computed {
 
 interface Pending {
   readonly at: number;
+  readonly status: BatchLifecycle;
   readonly final: boolean;
   running: boolean;
   /** How long its figures are reused (live ones; longer for a batch that took long to aggregate). */
@@ -222,16 +223,18 @@ export class StatsService {
 
   private figuresOf(batch: BatchRecord): Promise<Computed> {
     const now = this.clock();
-    const sealed = batchStatus(batch, now) === 'sealed';
+    const status = batchStatus(batch, now);
+    const sealed = status === 'sealed';
     const final = this.isFinal(batch, now);
     const cached = this.pending.get(batch.batch_id);
-    // One computation at a time per batch, shared by the calls that come meanwhile; live figures a while.
-    if (cached && (cached.running || (!final && !cached.final && now - cached.at < cached.reuseSeconds))) {
-      return cached.computed;
-    }
+    // One computation at a time per batch, shared by the calls that come meanwhile; live figures a while,
+    // while the batch is as it was (figures of a collecting batch are not kept to be checked at the seal).
+    const reusable =
+      cached && !final && !cached.final && cached.status === status && now - cached.at < cached.reuseSeconds;
+    if (cached && (cached.running || reusable)) return cached.computed;
     const started = performance.now();
     const work = sealed ? this.sealedFigures(batch, now, final) : this.liveFigures(batch, now);
-    const entry: Pending = { at: now, final, running: true, reuseSeconds: LIVE_SECONDS, computed: work };
+    const entry: Pending = { at: now, status, final, running: true, reuseSeconds: LIVE_SECONDS, computed: work };
     entry.computed = work.then(
       (computed) => {
         entry.running = false;

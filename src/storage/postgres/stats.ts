@@ -16,7 +16,6 @@ const WINDOW_MARGIN_SECONDS = 300;
 interface WindowRow {
   found: boolean;
   created_at: number | null;
-  released_at: number | null;
   until: number | null;
 }
 
@@ -40,7 +39,6 @@ interface EventSideRow {
   hour: number | null;
   events: number;
   clicks: number;
-  latest: number | null;
 }
 
 // Grouping set bits (GROUPING(q, hour, rc)): 3 = by q, 5 = by hour, 6 = by rc, 7 = all.
@@ -69,8 +67,7 @@ const EVENT_SIDE = `
   SELECT GROUPING(e.event_type, e.created_at / 3600) AS set,
     e.event_type, e.created_at / 3600 * 3600 AS hour,
     count(*)::int AS events,
-    count(*) FILTER (WHERE e.event_type = 'click')::int AS clicks,
-    max(e.received_at) AS latest
+    count(*) FILTER (WHERE e.event_type = 'click')::int AS clicks
   FROM events e JOIN sessions s ON s.session_id = e.session_id
   WHERE e.received_at BETWEEN $2 AND $3 AND s.batch_id = $1 AND NOT s.is_irrelevant
   GROUP BY GROUPING SETS ((e.event_type), (e.created_at / 3600))`;
@@ -86,27 +83,29 @@ const CLICKED_POSITIONS = `
     GROUP BY e.session_id, e.position) p
   GROUP BY position`;
 
-// Events of the batch received from `since` to its seal (none is taken later), and its irrelevant sessions
-// (a partial index of migration 7).
-const CHANGE_COUNTS = `
-  SELECT (SELECT count(*)::int FROM events e
-          WHERE e.received_at BETWEEN $2 AND coalesce((SELECT sealed_at FROM batches WHERE batch_id = $1), $3)
-            AND EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = e.session_id AND s.batch_id = $1)) AS events,
-         (SELECT count(*)::int FROM sessions WHERE batch_id = $1 AND is_irrelevant) AS irrelevant`;
+// Whether an event of the batch in its window was written by a transaction the aggregate's snapshot could
+// not see (an xid from the snapshot's xmin on; age() compares xids across wraparound, and a frozen row is
+// the oldest of all), and the batch's irrelevant sessions (a partial index of migration 7). The cheap test
+// on xmin comes before the test of each event's session.
+const CHANGES = `
+  SELECT EXISTS (
+      SELECT 1 FROM events e
+      WHERE e.received_at BETWEEN $2 AND $3 AND age(e.xmin) < age($4::text::xid)
+        AND EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = e.session_id AND s.batch_id = $1)) AS events,
+    (SELECT count(*)::int FROM sessions WHERE batch_id = $1 AND is_irrelevant) AS irrelevant`;
 
 /**
- * What an aggregate saw: how many of the batch's events were received from `since` on, and how many of its
- * sessions were irrelevant. Events are only ever added and flags only set, so equal counts later mean
- * equal data. `since` lies CHANGE_MARGIN_SECONDS before the latest event seen: an event committed after
- * the aggregate's snapshot took its time (received_at) after the events the snapshot holds, give or take
- * the time a request waits for its commit and the clocks of the service's processes.
+ * What an aggregate saw: its snapshot's xmin (every row it could not see was written by a transaction from
+ * there on; rows of later transactions it could see make a false alarm, a new aggregation, never a missed
+ * write), the window its events were read in, and how many of the batch's sessions were irrelevant (flags
+ * are only ever set).
  */
 interface PostgresWatermark {
-  readonly since: number;
-  readonly events: number;
+  readonly xmin: string;
+  readonly from: number;
+  readonly until: number;
   readonly irrelevant: number;
 }
-const CHANGE_MARGIN_SECONDS = 300;
 
 export class PostgresStats implements StatsStore {
   constructor(private readonly db: PgConnection) {}
@@ -114,14 +113,9 @@ export class PostgresStats implements StatsStore {
   changedSince(batchId: string, watermark: string): Promise<boolean> {
     const seen = JSON.parse(watermark) as PostgresWatermark;
     return this.db.snapshot(async (client) => {
-      const [now] = (
-        await client.query<{ events: number; irrelevant: number }>(CHANGE_COUNTS, [
-          batchId,
-          seen.since,
-          Number.MAX_SAFE_INTEGER,
-        ])
-      ).rows;
-      return now?.events !== seen.events || now.irrelevant !== seen.irrelevant;
+      const values = [batchId, seen.from, seen.until, seen.xmin];
+      const [now] = (await client.query<{ events: boolean; irrelevant: number }>(CHANGES, values)).rows;
+      return now?.events !== false || now.irrelevant !== seen.irrelevant;
     });
   }
 
@@ -135,16 +129,17 @@ export class PostgresStats implements StatsStore {
       const events = (await client.query<EventSideRow>(EVENT_SIDE, values)).rows;
       const positions = (await client.query<{ position: number; searches: number }>(CLICKED_POSITIONS, values)).rows;
       const aggregate = toAggregate(sessions, events, positions);
-      const latest = Math.max(window.released, ...events.filter((e) => e.set === 1).map((e) => e.latest ?? 0));
-      const since = latest - CHANGE_MARGIN_SECONDS;
-      const [counts] = (
-        await client.query<{ events: number; irrelevant: number }>(CHANGE_COUNTS, [
-          batchId,
-          since,
-          Number.MAX_SAFE_INTEGER,
-        ])
+      const [snapshot] = (
+        await client.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin')
       ).rows;
-      const watermark: PostgresWatermark = { since, events: counts?.events ?? 0, irrelevant: counts?.irrelevant ?? 0 };
+      // The 32 bits of an xid (xid8 counts wraparounds above them).
+      const xmin = (BigInt(snapshot?.xmin ?? '0') % 2n ** 32n).toString();
+      const watermark: PostgresWatermark = {
+        xmin,
+        from: window.from,
+        until: window.until,
+        irrelevant: aggregate.irrelevant,
+      };
       return { ...aggregate, watermark: JSON.stringify(watermark) };
     });
   }
@@ -168,12 +163,9 @@ export class PostgresStats implements StatsStore {
   }
 
   /** When the batch's events can have arrived: from its creation to its seal (or to now, far ahead). */
-  private async window(
-    client: pg.PoolClient,
-    batchId: string,
-  ): Promise<{ from: number; until: number; released: number } | null> {
+  private async window(client: pg.PoolClient, batchId: string): Promise<{ from: number; until: number } | null> {
     const { rows } = await client.query<WindowRow>(
-      `SELECT true AS found, created_at, released_at, sealed_at AS until FROM batches WHERE batch_id = $1`,
+      `SELECT true AS found, created_at, sealed_at AS until FROM batches WHERE batch_id = $1`,
       [batchId],
     );
     const [row] = rows;
@@ -184,7 +176,6 @@ export class PostgresStats implements StatsStore {
     return {
       from: (row.created_at ?? 0) - WINDOW_MARGIN_SECONDS,
       until: row.until ?? Number.MAX_SAFE_INTEGER,
-      released: row.released_at ?? row.created_at ?? 0,
     };
   }
 }
