@@ -1,6 +1,7 @@
 /** Small pieces every page uses: figures, notes, errors, a status badge. */
 import type { ComponentChildren } from 'preact';
 import { ApiError } from '../api';
+import type { Loaded } from '../use-api';
 
 export function Figure({ id, label, value, hint }: { id: string; label: string; value: string; hint?: string }) {
   return (
@@ -59,6 +60,40 @@ export function Status({ status }: { status: string }) {
 
 export function Loading() {
   return <p class="muted loading">Loading…</p>;
+}
+
+/** What a call shows before its data: its failure, or that it is loading for the first time. */
+export function CallState<T>({ call, testId }: { call: Loaded<T>; testId?: string }) {
+  if (call.error) return <Failure error={call.error} {...(testId === undefined ? {} : { testId })} />;
+  return call.loading && !call.data ? <Loading /> : null;
+}
+
+/** Keyset pages: back along the trail of page keys, or on to the next page. */
+export function Pager({
+  back,
+  on,
+  canBack,
+  canGoOn,
+  onBack,
+  onGoOn,
+}: {
+  back: string;
+  on: string;
+  canBack: boolean;
+  canGoOn: boolean;
+  onBack: () => void;
+  onGoOn: () => void;
+}) {
+  return (
+    <div class="pager">
+      <button type="button" disabled={!canBack} onClick={onBack}>
+        ← {back}
+      </button>
+      <button type="button" disabled={!canGoOn} onClick={onGoOn}>
+        {on} →
+      </button>
+    </div>
+  );
 }
 
 export function Section({

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { getJson, INTERNAL } from '../api';
 import type { BatchSessionsPage } from '../api-types';
-import { Failure, Section } from '../components/bits';
+import { Failure, Pager, Section } from '../components/bits';
 import { count, time } from '../format';
 import { sessionHref } from '../router';
 import { useApi } from '../use-api';
@@ -66,27 +66,19 @@ export function BatchSessions({ batchId }: { batchId: string }) {
           ) : null}
         </tbody>
       </table>
-      <div class="pager">
-        <button
-          type="button"
-          disabled={trail.length === 1 || page.loading}
-          onClick={() => {
-            setTrail(trail.slice(0, -1));
-          }}
-        >
-          ← previous
-        </button>
-        <button
-          type="button"
-          disabled={page.loading || page.data?.last_number === null || sessions.length < SESSIONS_PER_PAGE}
-          onClick={() => {
-            const last = page.data?.last_number;
-            if (last !== null && last !== undefined) setTrail([...trail, last]);
-          }}
-        >
-          next →
-        </button>
-      </div>
+      <Pager
+        back="previous"
+        on="next"
+        canBack={trail.length > 1 && !page.loading}
+        canGoOn={!page.loading && page.data?.last_number !== null && sessions.length >= SESSIONS_PER_PAGE}
+        onBack={() => {
+          setTrail(trail.slice(0, -1));
+        }}
+        onGoOn={() => {
+          const last = page.data?.last_number;
+          if (last !== null && last !== undefined) setTrail([...trail, last]);
+        }}
+      />
     </Section>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, getJson, INTERNAL, newReleaseId, postJson } from '../api';
 import type { Batch, ReleaseResponse } from '../api-types';
-import { Failure, Loading, Note, Section, Status } from '../components/bits';
+import { CallState, Failure, Note, Section, Status } from '../components/bits';
 import { count, duration, nowSeconds, time } from '../format';
 import { batchHref } from '../router';
 import { useApi } from '../use-api';
@@ -126,8 +126,7 @@ export function BatchesPage() {
             <Failure error={release.error} />
           )
         ) : null}
-        {batches.error ? <Failure error={batches.error} /> : null}
-        {batches.loading && !batches.data ? <Loading /> : null}
+        <CallState call={batches} />
         {batches.data ? (
           <table data-testid="batches">
             <thead>

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { getJson, INTERNAL } from '../api';
 import type { DebugEvent, DebugEventsPage } from '../api-types';
-import { Failure, Loading, Section } from '../components/bits';
+import { CallState, Pager, Section } from '../components/bits';
 import { bytes, time } from '../format';
 import { navigate, sessionHref } from '../router';
 import { useApi } from '../use-api';
@@ -161,8 +161,7 @@ export function DebuggerPage({ sessionId, code }: { sessionId: string | null; co
           Every rejected request, and a sample of accepted ones; Authorization, X-API-Key, the key parameter and any
           header naming a key, token, secret or cookie are removed before they are kept.
         </p>
-        {page.error ? <Failure error={page.error} /> : null}
-        {page.loading && !page.data ? <Loading /> : null}
+        <CallState call={page} />
         {page.data ? (
           <table data-testid="debug-events">
             <thead>
@@ -189,26 +188,18 @@ export function DebuggerPage({ sessionId, code }: { sessionId: string | null; co
             </tbody>
           </table>
         ) : null}
-        <div class="pager">
-          <button
-            type="button"
-            disabled={trail.length === 1 || page.loading}
-            onClick={() => {
-              setTrail(trail.slice(0, -1));
-            }}
-          >
-            ← newer
-          </button>
-          <button
-            type="button"
-            disabled={next === null || page.loading}
-            onClick={() => {
-              setTrail([...trail, next]);
-            }}
-          >
-            older →
-          </button>
-        </div>
+        <Pager
+          back="newer"
+          on="older"
+          canBack={trail.length > 1 && !page.loading}
+          canGoOn={next !== null && !page.loading}
+          onBack={() => {
+            setTrail(trail.slice(0, -1));
+          }}
+          onGoOn={() => {
+            if (next !== null) setTrail([...trail, next]);
+          }}
+        />
       </Section>
     </div>
   );

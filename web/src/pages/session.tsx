@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { getJson, INTERNAL, API } from '../api';
 import type { Batch, SessionWithEvents, StoredEvent } from '../api-types';
-import { Failure, Loading, Note, Section, Status } from '../components/bits';
+import { CallState, Note, Section, Status } from '../components/bits';
 import { time } from '../format';
 import { batchHref, hrefOf, navigate } from '../router';
 import { useApi } from '../use-api';
@@ -203,8 +203,7 @@ export function SessionPage({ sessionId }: { sessionId: string | null }) {
             </a>
           }
         >
-          {session.error ? <Failure error={session.error} testId="session-error" /> : null}
-          {session.loading && !session.data ? <Loading /> : null}
+          <CallState call={session} testId="session-error" />
           {session.data ? <SessionDetails session={session.data} batch={batch.data} /> : null}
         </Section>
       ) : null}
