@@ -200,8 +200,8 @@ export class StatsService {
    */
   private async timelineFigures(batch: BatchRecord, now: number): Promise<Computed | null> {
     if (!this.isFinal(batch, now)) return this.figuresOf(batch);
-    const saved = await this.store.stats.savedFigures(batch.batch_id, this.key);
-    if (saved !== null) return JSON.parse(saved) as Computed;
+    const saved = await this.finalFigures(batch.batch_id);
+    if (saved) return saved;
     this.backlog.set(batch.batch_id, batch);
     this.drainBacklog();
     return null;
@@ -259,10 +259,8 @@ export class StatsService {
    * final, never before.
    */
   private async sealedFigures(batch: BatchRecord, now: number, final: boolean): Promise<Computed> {
-    if (final) {
-      const saved = await this.store.stats.savedFigures(batch.batch_id, this.key);
-      if (saved !== null) return JSON.parse(saved) as Computed;
-    }
+    const saved = final ? await this.finalFigures(batch.batch_id) : null;
+    if (saved) return saved;
     const early = await this.store.stats.savedFigures(batch.batch_id, this.provisionalKey);
     let computed: Computed | null = null;
     if (early !== null) {
@@ -272,6 +270,12 @@ export class StatsService {
     computed ??= await this.liveFigures(batch, now);
     if (final) await this.store.stats.saveFigures(batch.batch_id, this.key, JSON.stringify(computed), now);
     return computed;
+  }
+
+  /** The figures saved for good, or null. */
+  private async finalFigures(batchId: string): Promise<Computed | null> {
+    const saved = await this.store.stats.savedFigures(batchId, this.key);
+    return saved === null ? null : (JSON.parse(saved) as Computed);
   }
 
   /** False also when the check fails: the figures are then aggregated again, never served unchecked. */

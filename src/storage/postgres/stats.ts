@@ -14,7 +14,6 @@ const WORK_MEM = '256MB';
 const WINDOW_MARGIN_SECONDS = 300;
 
 interface WindowRow {
-  found: boolean;
   created_at: number | null;
   until: number | null;
 }
@@ -165,7 +164,7 @@ export class PostgresStats implements StatsStore {
   /** When the batch's events can have arrived: from its creation to its seal (or to now, far ahead). */
   private async window(client: pg.PoolClient, batchId: string): Promise<{ from: number; until: number } | null> {
     const { rows } = await client.query<WindowRow>(
-      `SELECT true AS found, created_at, sealed_at AS until FROM batches WHERE batch_id = $1`,
+      'SELECT created_at, sealed_at AS until FROM batches WHERE batch_id = $1',
       [batchId],
     );
     const [row] = rows;
